@@ -1,0 +1,79 @@
+/**
+ * The training job life cycle as ModelArts defines it: phases, the legal transitions between them,
+ * and which user actions each phase allows. Pure data and functions, shared by every engine and the UI.
+ */
+
+export const JOB_PHASES = [
+  'Creating',
+  'Pending',
+  'Running',
+  'Failed',
+  'Completed',
+  'Terminating',
+  'Terminated',
+  'Abnormal',
+] as const;
+export type JobPhase = (typeof JOB_PHASES)[number];
+
+/** ModelArts' level-2 status; a level-1 phase name is also a valid secondary phase. */
+export const SECONDARY_PHASES = [
+  ...JOB_PHASES,
+  'Queuing',
+  'CreateFailed',
+  'TerminatedFailed',
+  'Unknown',
+  'Lost',
+] as const;
+export type SecondaryPhase = (typeof SECONDARY_PHASES)[number];
+
+const TERMINAL: ReadonlySet<JobPhase> = new Set(['Failed', 'Completed', 'Terminated', 'Abnormal']);
+
+/**
+ * Legal transitions. Running may go back to Pending when a fault-tolerant job is restarted;
+ * any live phase may end Abnormal when its containers vanish underneath the engine.
+ */
+const TRANSITIONS: Readonly<Record<JobPhase, readonly JobPhase[]>> = {
+  Creating: ['Pending', 'Running', 'Failed', 'Terminating', 'Terminated', 'Abnormal'],
+  Pending: ['Running', 'Failed', 'Terminating', 'Terminated', 'Abnormal'],
+  Running: ['Completed', 'Failed', 'Terminating', 'Pending', 'Abnormal'],
+  Terminating: ['Terminated', 'Completed', 'Failed', 'Abnormal'],
+  Failed: [],
+  Completed: [],
+  Terminated: [],
+  Abnormal: [],
+};
+
+export function isTerminalPhase(phase: JobPhase): boolean {
+  return TERMINAL.has(phase);
+}
+
+export function canTransition(from: JobPhase, to: JobPhase): boolean {
+  return TRANSITIONS[from].includes(to);
+}
+
+export const JOB_ACTIONS = ['stop', 'delete', 'copy', 'saveAsAlgorithm', 'showLogs', 'showEvents'] as const;
+export type JobAction = (typeof JOB_ACTIONS)[number];
+
+const ACTION_PHASES: Readonly<Record<JobAction, readonly JobPhase[]>> = {
+  // ModelArts allows stop only while Creating, Pending or Running.
+  stop: ['Creating', 'Pending', 'Running'],
+  // Delete only once nothing runs any more.
+  delete: ['Failed', 'Completed', 'Terminated', 'Abnormal'],
+  copy: JOB_PHASES,
+  saveAsAlgorithm: JOB_PHASES,
+  // A job has a log once its first container started.
+  showLogs: ['Running', 'Failed', 'Completed', 'Terminating', 'Terminated', 'Abnormal'],
+  showEvents: JOB_PHASES,
+};
+
+export function isActionAllowed(action: JobAction, phase: JobPhase): boolean {
+  return ACTION_PHASES[action].includes(phase);
+}
+
+export function phasesAllowing(action: JobAction): readonly JobPhase[] {
+  return ACTION_PHASES[action];
+}
+
+export function allowedActions(phase: JobPhase): JobAction[] {
+  return JOB_ACTIONS.filter((action) => isActionAllowed(action, phase));
+}

@@ -1,0 +1,156 @@
+/**
+ * The local engine's on-disk store: one folder per job with its record (atomic writes: write a
+ * temporary file, then rename), its events (appended JSON lines), its task logs and its outputs.
+ * Records are validated with zod when read back; a damaged record is reported, not fatal.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { z } from 'zod';
+import { trainingJobSchema, type TrainingJob } from '../../core/job';
+import { jobEventSchema, type JobEvent } from '../../core/jobEvent';
+
+/** What the local engine keeps beside the ModelArts job: its containers, one per task. */
+export const localStateSchema = z.object({
+  containers: z.record(z.string(), z.string()).default({}),
+  /** The host folder each output is bound to. */
+  outputDirs: z.record(z.string(), z.string()).default({}),
+});
+export type LocalState = z.output<typeof localStateSchema>;
+
+export const jobRecordSchema = z.object({
+  version: z.literal(1),
+  job: trainingJobSchema,
+  local: localStateSchema,
+});
+export type JobRecord = z.output<typeof jobRecordSchema>;
+
+export class JobStore {
+  private readonly records = new Map<string, JobRecord>();
+  /** Writes to one job's files run one after another. */
+  private readonly queues = new Map<string, Promise<unknown>>();
+
+  constructor(
+    readonly root: string,
+    private readonly onDamaged: (file: string, error: unknown) => void,
+  ) {}
+
+  jobDir(id: string): string {
+    return path.join(this.root, 'jobs', id);
+  }
+
+  logFile(id: string, task: string): string {
+    return path.join(this.jobDir(id), 'logs', `${task}.log`);
+  }
+
+  outputDir(id: string, name: string): string {
+    return path.join(this.jobDir(id), 'outputs', `${name}_0`);
+  }
+
+  private recordFile(id: string): string {
+    return path.join(this.jobDir(id), 'job.json');
+  }
+
+  private eventsFile(id: string): string {
+    return path.join(this.jobDir(id), 'events.jsonl');
+  }
+
+  /** Reads every job record into memory. */
+  async load(): Promise<void> {
+    const jobsDir = path.join(this.root, 'jobs');
+    await fs.promises.mkdir(jobsDir, { recursive: true });
+    const ids = await fs.promises.readdir(jobsDir);
+    const loaded = await Promise.all(
+      ids.map(async (id) => {
+        const file = this.recordFile(id);
+        try {
+          return jobRecordSchema.parse(JSON.parse(await fs.promises.readFile(file, 'utf8')));
+        } catch (error) {
+          // A folder without a record is a job whose creation was interrupted.
+          if ((error as NodeJS.ErrnoException).code !== 'ENOENT') this.onDamaged(file, error);
+          return undefined;
+        }
+      }),
+    );
+    this.records.clear();
+    for (const record of loaded) {
+      if (record) this.records.set(record.job.metadata.id, record);
+    }
+  }
+
+  /** Every record, newest first. */
+  list(): JobRecord[] {
+    return [...this.records.values()].sort((a, b) => b.job.metadata.create_time - a.job.metadata.create_time);
+  }
+
+  get(id: string): JobRecord | undefined {
+    return this.records.get(id);
+  }
+
+  /** Saves the record (in memory at once, on disk in order). */
+  save(record: JobRecord): Promise<void> {
+    const id = record.job.metadata.id;
+    this.records.set(id, record);
+    const snapshot = JSON.stringify(record, null, 1);
+    return this.enqueue(id, async () => {
+      const file = this.recordFile(id);
+      await fs.promises.mkdir(path.dirname(file), { recursive: true });
+      const temporary = `${file}.${process.pid}.tmp`;
+      await fs.promises.writeFile(temporary, snapshot);
+      await fs.promises.rename(temporary, file);
+    });
+  }
+
+  appendEvents(id: string, events: readonly JobEvent[]): Promise<void> {
+    if (events.length === 0) return Promise.resolve();
+    const text = events.map((event) => JSON.stringify(event) + '\n').join('');
+    return this.enqueue(id, async () => {
+      await fs.promises.mkdir(this.jobDir(id), { recursive: true });
+      await fs.promises.appendFile(this.eventsFile(id), text);
+    });
+  }
+
+  /** The job's events, oldest first; a torn last line (a crash mid-append) is skipped. */
+  async readEvents(id: string): Promise<JobEvent[]> {
+    await this.queues.get(id);
+    let text: string;
+    try {
+      text = await fs.promises.readFile(this.eventsFile(id), 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+    const events: JobEvent[] = [];
+    for (const line of text.split('\n')) {
+      if (!line) continue;
+      try {
+        events.push(jobEventSchema.parse(JSON.parse(line)));
+      } catch {
+        /* torn or foreign line */
+      }
+    }
+    return events;
+  }
+
+  /** Forgets the job and removes its folder. */
+  async remove(id: string): Promise<void> {
+    this.records.delete(id);
+    await this.enqueue(id, () => fs.promises.rm(this.jobDir(id), { recursive: true, force: true }));
+    this.queues.delete(id);
+  }
+
+  private enqueue(id: string, work: () => Promise<void>): Promise<void> {
+    const previous = this.queues.get(id) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(work);
+    this.queues.set(id, next);
+    return next;
+  }
+
+  /** Resolves when every queued write has reached the disk. */
+  async flush(): Promise<void> {
+    await Promise.allSettled([...this.queues.values()]);
+  }
+}
+
+export function cloneJob(job: TrainingJob): TrainingJob {
+  return structuredClone(job);
+}

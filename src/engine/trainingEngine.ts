@@ -1,0 +1,60 @@
+/**
+ * The one interface that hides which engine runs a job: the local Docker engine now, the ModelArts
+ * cloud later. The UI talks only to this.
+ */
+import type { Disposable, Event } from '../core/events';
+import type { Flavor } from '../core/flavors';
+import type { JobChange, TrainingJob } from '../core/job';
+import type { JobEvent, JobEventAdded } from '../core/jobEvent';
+import type { PresetEngine } from '../core/presetEngines';
+
+export type EngineState =
+  | { readonly kind: 'connecting' }
+  | { readonly kind: 'available'; readonly version: string; readonly endpoint: string }
+  | { readonly kind: 'unavailable'; readonly reason: string; readonly endpoint: string };
+
+export interface CreateJobOptions {
+  /** Aborting before the job starts removes everything created so far. */
+  readonly signal?: AbortSignal;
+  /** Steps of the creation, for a progress indicator. */
+  readonly onProgress?: (message: string) => void;
+}
+
+export interface FollowLogOptions {
+  readonly signal?: AbortSignal;
+}
+
+export interface TrainingEngine extends Disposable {
+  readonly kind: 'local' | 'cloud';
+  /** For messages: "local Docker engine", "ModelArts (cn-north-4)". */
+  readonly displayName: string;
+  readonly state: EngineState;
+  readonly onDidChangeState: Event<EngineState>;
+  /** A job was created, changed phase or status, or was deleted. */
+  readonly onDidChangeJob: Event<JobChange>;
+  readonly onDidAddEvent: Event<JobEventAdded>;
+
+  /** Connects (or reconnects) and reconciles jobs with what really runs; never throws. */
+  connect(): Promise<EngineState>;
+
+  /** Every job, newest first. */
+  listJobs(): Promise<TrainingJob[]>;
+  getJob(id: string): Promise<TrainingJob | undefined>;
+  /**
+   * Validates the request (throwing InvalidInputError naming each bad field, with nothing created),
+   * then creates and starts the job. Resolves once the job exists, without waiting for it to end.
+   */
+  createJob(request: unknown, options?: CreateJobOptions): Promise<TrainingJob>;
+
+  /** The job's events, oldest first. */
+  listEvents(id: string): Promise<JobEvent[]>;
+  /** The task's log so far as text. */
+  readLog(id: string, task: string): Promise<string>;
+  /** The task's log from its first line, then live, in batches of lines; ends when the log is complete. */
+  followLog(id: string, task: string, options?: FollowLogOptions): AsyncIterable<string[]>;
+
+  listPresetEngines(): Promise<PresetEngine[]>;
+  listFlavors(): Promise<Flavor[]>;
+  /** Where an output of a job can be found on this machine, if it can. */
+  outputLocation(id: string, output: string): string | undefined;
+}

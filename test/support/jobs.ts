@@ -1,0 +1,58 @@
+/** Helpers shared by the suites that drive real jobs. */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { waitForEvent } from '../../src/core/events';
+import type { JobChange, TrainingJob } from '../../src/core/job';
+import { isTerminalPhase } from '../../src/core/lifecycle';
+import type { TrainingEngine } from '../../src/engine/trainingEngine';
+
+export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
+export const DIGITS_DIR = path.join(REPO_ROOT, 'examples', 'digits');
+export const PRESET_ENGINE = { engine_name: 'PyTorch', engine_version: '1.13-cpu' } as const;
+export const EPOCH_LINE = /^epoch (\d+) loss (\d+\.\d+) acc (\d+\.\d+)/;
+
+/** A fresh temporary folder holding `files` (relative path → content). */
+export function makeFolder(prefix: string, files: Record<string, string> = {}): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `modelarts-${prefix}-`));
+  for (const [name, content] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+    fs.writeFileSync(path.join(dir, name), content);
+  }
+  return dir;
+}
+
+/** Waits until the job satisfies `predicate`, checking the current state first, then each change. */
+export async function waitForJob(
+  engine: TrainingEngine,
+  id: string,
+  predicate: (job: TrainingJob) => boolean,
+  timeoutMs: number,
+  what = 'the expected state',
+): Promise<TrainingJob> {
+  const controller = new AbortController();
+  const changed = waitForEvent<JobChange>(
+    engine.onDidChangeJob,
+    (change) => change.job.metadata.id === id && predicate(change.job),
+    controller.signal,
+  );
+  const current = await engine.getJob(id);
+  if (current && predicate(current)) {
+    controller.abort();
+    changed.catch(() => undefined);
+    return current;
+  }
+  const timer = setTimeout(() => controller.abort(new Error(`job ${id} did not reach ${what} within ${timeoutMs} ms`)), timeoutMs);
+  try {
+    return (await changed).job;
+  } catch (error) {
+    const last = await engine.getJob(id);
+    throw new Error(`${(error as Error).message}; it is ${last?.status.phase ?? 'gone'} (${last?.status.secondary_phase ?? ''})`);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function waitForTerminal(engine: TrainingEngine, id: string, timeoutMs = 120_000): Promise<TrainingJob> {
+  return waitForJob(engine, id, (job) => isTerminalPhase(job.status.phase), timeoutMs, 'a terminal phase');
+}
