@@ -40,6 +40,12 @@ build_one() {
     log "preset image $IMAGE is up to date (recipe $hash)"
     return 0
   fi
+  # A machine that built this recipe before kept the image as a tarball: loading takes seconds.
+  local saved; saved="$(cache_root)/images/${ENGINE_ID}-${hash}.tar"
+  if [ -z "$force" ] && [ -f "$saved" ] && docker_cli load -q -i "$saved" >/dev/null 2>&1; then
+    log "loaded preset image $IMAGE from $saved"
+    return 0
+  fi
   log "building preset image $IMAGE (recipe $hash${have:+, was $have}); this takes a few minutes"
   apt_install mmdebstrap eatmydata ca-certificates
   local packages; packages=$(grep -vE '^\s*(#|$)' "$dir/packages.txt" | paste -sd, -)
@@ -72,6 +78,9 @@ build_one() {
   if [ -n "$old_id" ] && [ "$old_id" != "$(docker_cli image inspect --format '{{.Id}}' "$IMAGE")" ]; then
     docker_cli image rm "$old_id" >/dev/null 2>&1 || true
   fi
+  mkdir -p "$(dirname "$saved")"
+  rm -f "$(cache_root)/images/${ENGINE_ID}-"*.tar
+  docker_cli save -o "$saved.partial" "$IMAGE" && mv "$saved.partial" "$saved" || rm -f "$saved.partial"
   log "built $IMAGE in $((SECONDS - started)) s ($(docker_cli image inspect --format '{{.Size}}' "$IMAGE" | awk '{printf "%.0f MB", $1/1e6}'))"
 }
 

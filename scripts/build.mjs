@@ -18,7 +18,38 @@ if (args.has('--tests')) {
 }
 
 const esbuild = await import('esbuild');
+
+// zod re-exports all of its ~40 message locales (a quarter of the bundle); the extension speaks
+// English only, so the locale index resolves to English alone.
+const zodEnglishOnly = {
+  name: 'zod-english-only',
+  setup(build) {
+    build.onResolve({ filter: /\/locales\/index\.js$/ }, (args) =>
+      args.importer.includes(`${join('node_modules', 'zod')}`) ? { path: 'zod-locales', namespace: 'zod-english-only' } : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'zod-english-only' }, () => ({
+      contents: `export { default as en } from ${JSON.stringify(join(root, 'node_modules/zod/v4/locales/en.js'))};`,
+      resolveDir: root,
+    }));
+  },
+};
 const production = args.has('--production');
+// dockerode's BuildKit helpers load .proto files from their own folder at run time, which a bundle
+// cannot provide, and pull in gRPC (400 KB). The engine builds images with the classic builder, so
+// they are replaced by modules that say so if ever called.
+const dockerodeWithoutBuildKit = {
+  name: 'dockerode-without-buildkit',
+  setup(build) {
+    build.onResolve({ filter: /^\.\/(session|buildkit)$/ }, (args) =>
+      args.importer.includes(join('node_modules', 'dockerode')) ? { path: args.path, namespace: 'no-buildkit' } : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'no-buildkit' }, () => ({
+      contents: `const unavailable = () => { throw new Error('BuildKit builds are not available in this extension; use the classic builder.'); };
+module.exports = unavailable; module.exports.followProgress = unavailable;`,
+    }));
+  },
+};
+
 const options = {
   entryPoints: [join(root, 'src/extension.ts')],
   outfile: join(root, 'dist/extension.js'),
@@ -26,12 +57,14 @@ const options = {
   platform: 'node',
   format: 'cjs',
   target: 'node20',
-  external: ['vscode', 'cpu-features', 'sshcrypto.node'],
+  // Native addons are optional in ssh2 (used for ssh:// Docker hosts): it falls back to JavaScript.
+  external: ['vscode', 'cpu-features', '*.node'],
   sourcemap: production ? false : 'linked',
   minify: production,
   metafile: true,
   logLevel: 'warning',
   legalComments: 'none',
+  plugins: [zodEnglishOnly, dockerodeWithoutBuildKit],
 };
 
 if (args.has('--watch')) {

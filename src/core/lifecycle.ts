@@ -61,8 +61,8 @@ const ACTION_PHASES: Readonly<Record<JobAction, readonly JobPhase[]>> = {
   delete: ['Failed', 'Completed', 'Terminated', 'Abnormal'],
   copy: JOB_PHASES,
   saveAsAlgorithm: JOB_PHASES,
-  // A job has a log once its first container started.
-  showLogs: ['Running', 'Failed', 'Completed', 'Terminating', 'Terminated', 'Abnormal'],
+  // Before a job starts its log channel waits for the first line.
+  showLogs: JOB_PHASES,
   showEvents: JOB_PHASES,
 };
 

@@ -28,7 +28,6 @@ export class LineSplitter {
 /** Removes ANSI escape sequences (colours, cursor moves) and carriage-return redraws. */
 export function stripAnsi(line: string): string {
   // CSI ... final byte, OSC ... BEL/ST, and lone two-character escapes.
-  // eslint-disable-next-line no-control-regex
   const withoutEscapes = line.replace(/\u001b(?:\[[0-?]*[ -/]*[@-~]|\][^\u0007\u001b]*(?:\u0007|\u001b\\)|[@-Z\\-_])/g, '');
   // A progress bar redraws with "\r": keep what was drawn last.
   const cr = withoutEscapes.lastIndexOf('\r', withoutEscapes.length - 2);

@@ -21,6 +21,7 @@ import {
   taskHostName,
 } from '../../core/contract';
 import { CancelledError, EngineUnavailableError, NotFoundError, errorMessage } from '../../core/errors';
+import { formatBytes } from '../../core/format';
 import { DisposableStore, Emitter, type Event } from '../../core/events';
 import { defaultFlavor, flavorsThatFit, type Flavor, type MachineResources } from '../../core/flavors';
 import { parseJobCreateRequest, withLiveDuration, type JobChange, type TrainingJob } from '../../core/job';
@@ -745,10 +746,4 @@ function setPhase(job: TrainingJob, to: JobPhase, secondary: SecondaryPhase): vo
 
 function throwIfCancelled(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new CancelledError('Creating the training job');
-}
-
-function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 ** 2) return `${(bytes / 1024).toFixed(1)} KB`;
-  return `${(bytes / 1024 ** 2).toFixed(1)} MB`;
 }

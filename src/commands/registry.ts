@@ -1,0 +1,56 @@
+/**
+ * Registers every command from one table, through one wrapper. A command runs in one of two modes:
+ * interactive (from the palette, a menu or a tree item) where it may ask with QuickPicks and shows
+ * errors with a "Show Log" action; or programmatic (called with an id or a spec object) where it
+ * never asks, returns its result and rejects with a clear error. A cancel is silent in both.
+ */
+import * as vscode from 'vscode';
+import { errorMessage, isCancellation } from '../core/errors';
+import type { Services } from '../services';
+import { JobNode } from '../views/jobsTree';
+import { createJob } from './createJob';
+import { refreshJobs } from './refreshJobs';
+import { showLogs } from './showLogs';
+
+export interface CommandContext {
+  readonly services: Services;
+  /** Started by a person (palette, menu, tree item), so it may ask and show messages. */
+  readonly interactive: boolean;
+}
+
+export type Command = (context: CommandContext, ...args: unknown[]) => Promise<unknown>;
+
+export const COMMANDS: Readonly<Record<string, Command>> = {
+  'modelarts.jobs.create': createJob,
+  'modelarts.jobs.showLogs': showLogs,
+  'modelarts.jobs.refresh': refreshJobs,
+};
+
+/** Menus pass tree nodes and URIs; other code passes ids and spec objects. */
+export function isInteractive(args: readonly unknown[]): boolean {
+  const first = args[0];
+  return first === undefined || first instanceof JobNode || first instanceof vscode.Uri;
+}
+
+export function registerCommands(services: Services): vscode.Disposable[] {
+  return Object.entries(COMMANDS).map(([id, command]) =>
+    vscode.commands.registerCommand(id, async (...args: unknown[]) => {
+      const interactive = isInteractive(args);
+      services.log.debug(`${id} (${interactive ? 'interactive' : 'programmatic'})`);
+      try {
+        return await command({ services, interactive }, ...args);
+      } catch (error) {
+        if (isCancellation(error)) {
+          services.log.debug(`${id} cancelled`);
+          return undefined;
+        }
+        services.log.error(`${id} failed: ${error instanceof Error && error.stack ? error.stack : errorMessage(error)}`);
+        if (!interactive) throw error;
+        void vscode.window.showErrorMessage(errorMessage(error), 'Show Log').then((choice) => {
+          if (choice) services.log.show(true);
+        });
+        return undefined;
+      }
+    }),
+  );
+}

@@ -1,0 +1,120 @@
+/**
+ * One output channel per followed job task. A channel replays the task's whole log, then follows it
+ * live until the job ends, and says how it ended. Lines are batched into few appends (each append
+ * crosses to the renderer) and only one batch is held at a time, so large logs stay cheap.
+ */
+import * as vscode from 'vscode';
+import { errorMessage } from '../core/errors';
+import { formatDuration } from '../core/format';
+import type { TrainingJob } from '../core/job';
+import { stripAnsi } from '../core/lines';
+import type { TrainingEngine } from '../engine/trainingEngine';
+
+const FLUSH_MS = 50;
+const FLUSH_BYTES = 256 * 1024;
+
+export class JobLogChannel implements vscode.Disposable {
+  readonly channel: vscode.OutputChannel;
+  private readonly abort = new AbortController();
+  private pending: string[] = [];
+  private pendingBytes = 0;
+  private flushTimer: NodeJS.Timeout | undefined;
+  private followed: Promise<void>;
+  private lineCount = 0;
+
+  constructor(
+    private readonly engine: TrainingEngine,
+    readonly job: TrainingJob,
+    readonly task: string,
+    readonly name: string,
+  ) {
+    this.channel = vscode.window.createOutputChannel(name);
+    this.followed = this.follow();
+  }
+
+  /** Lines appended so far (for tests and diagnostics). */
+  get lines(): number {
+    return this.lineCount;
+  }
+
+  /** Resolves when the log is complete (the job ended) or the channel was closed. */
+  get done(): Promise<void> {
+    return this.followed;
+  }
+
+  private async follow(): Promise<void> {
+    const id = this.job.metadata.id;
+    try {
+      for await (const batch of this.engine.followLog(id, this.task, { signal: this.abort.signal })) {
+        this.push(batch);
+      }
+    } catch (error) {
+      if (!this.abort.signal.aborted) this.push([`[ModelArts] The log stopped: ${errorMessage(error)}`]);
+    }
+    this.flush();
+    if (this.abort.signal.aborted) return;
+    const job = await this.engine.getJob(id).catch(() => undefined);
+    if (job) this.channel.appendLine(`[ModelArts] ${summary(job, this.task)}`);
+  }
+
+  private push(lines: string[]): void {
+    for (const line of lines) {
+      const clean = stripAnsi(line) + '\n';
+      this.pending.push(clean);
+      this.pendingBytes += clean.length;
+    }
+    this.lineCount += lines.length;
+    if (this.pendingBytes >= FLUSH_BYTES) this.flush();
+    else this.flushTimer ??= setTimeout(() => this.flush(), FLUSH_MS);
+  }
+
+  private flush(): void {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    if (!this.pending.length || this.abort.signal.aborted) return;
+    this.channel.append(this.pending.join(''));
+    this.pending = [];
+    this.pendingBytes = 0;
+  }
+
+  dispose(): void {
+    this.abort.abort();
+    clearTimeout(this.flushTimer);
+    this.channel.dispose();
+  }
+}
+
+function summary(job: TrainingJob, task: string): string {
+  const status = job.status.task_statuses.find((s) => s.task === task);
+  const exit = status?.exit_code !== undefined ? `, exit code ${status.exit_code}` : '';
+  const took = job.status.duration ? ` after ${formatDuration(job.status.duration)}` : '';
+  return `Training job ${job.metadata.name} ${job.status.phase.toLowerCase()}${took}${exit}.`;
+}
+
+export class JobLogChannels implements vscode.Disposable {
+  private readonly channels = new Map<string, JobLogChannel>();
+
+  constructor(private readonly engine: TrainingEngine) {}
+
+  /** Opens (or reveals) the channel following `task` of `job`. */
+  show(job: TrainingJob, task: string, preserveFocus: boolean): JobLogChannel {
+    const key = `${job.metadata.id}/${task}`;
+    let channel = this.channels.get(key);
+    if (!channel) {
+      const suffix = job.status.tasks.length > 1 ? ` (${task})` : '';
+      channel = new JobLogChannel(this.engine, job, task, `ModelArts Job: ${job.metadata.name}${suffix}`);
+      this.channels.set(key, channel);
+    }
+    channel.channel.show(preserveFocus);
+    return channel;
+  }
+
+  get(jobId: string, task: string): JobLogChannel | undefined {
+    return this.channels.get(`${jobId}/${task}`);
+  }
+
+  dispose(): void {
+    for (const channel of this.channels.values()) channel.dispose();
+    this.channels.clear();
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * The jobs the sidebar shows: a cache of the engine's jobs kept current by the engine's change
+ * events (no polling), newest first.
+ */
+import * as vscode from 'vscode';
+import { errorMessage } from '../core/errors';
+import type { TrainingJob } from '../core/job';
+import type { TrainingEngine } from '../engine/trainingEngine';
+
+export type JobsModelChange = { readonly kind: 'reset' } | { readonly kind: 'job'; readonly job: TrainingJob };
+
+export class JobsModel implements vscode.Disposable {
+  private readonly jobs = new Map<string, TrainingJob>();
+  private sorted: TrainingJob[] | undefined;
+  private loadError: string | undefined;
+  private loading: Promise<void> | undefined;
+  private readonly changeEmitter = new vscode.EventEmitter<JobsModelChange>();
+  readonly onDidChange = this.changeEmitter.event;
+  private readonly subscriptions: vscode.Disposable[] = [];
+
+  constructor(private readonly engine: TrainingEngine) {
+    this.subscriptions.push(
+      this.changeEmitter,
+      engine.onDidChangeJob((change) => {
+        if (change.kind === 'deleted') this.jobs.delete(change.job.metadata.id);
+        else this.jobs.set(change.job.metadata.id, change.job);
+        const reorder = change.kind !== 'updated';
+        if (reorder) this.sorted = undefined;
+        else if (this.sorted) this.sorted = this.sorted.map((job) => (job.metadata.id === change.job.metadata.id ? change.job : job));
+        this.changeEmitter.fire(reorder ? { kind: 'reset' } : { kind: 'job', job: change.job });
+      }),
+      engine.onDidChangeState((state) => {
+        if (state.kind === 'available') void this.reload();
+        else this.changeEmitter.fire({ kind: 'reset' });
+      }),
+    );
+  }
+
+  /** Every job, newest first. */
+  list(): readonly TrainingJob[] {
+    this.sorted ??= [...this.jobs.values()].sort((a, b) => b.metadata.create_time - a.metadata.create_time);
+    return this.sorted;
+  }
+
+  get(id: string): TrainingJob | undefined {
+    return this.jobs.get(id);
+  }
+
+  /** Why the last load failed, if it did. */
+  get error(): string | undefined {
+    return this.loadError;
+  }
+
+  reload(): Promise<void> {
+    this.loading ??= (async () => {
+      try {
+        const jobs = await this.engine.listJobs();
+        this.jobs.clear();
+        for (const job of jobs) this.jobs.set(job.metadata.id, job);
+        this.loadError = undefined;
+      } catch (error) {
+        this.loadError = errorMessage(error);
+      } finally {
+        this.sorted = undefined;
+        this.loading = undefined;
+        this.changeEmitter.fire({ kind: 'reset' });
+      }
+    })();
+    return this.loading;
+  }
+
+  dispose(): void {
+    for (const subscription of this.subscriptions.splice(0)) subscription.dispose();
+  }
+}

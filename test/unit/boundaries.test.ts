@@ -1,0 +1,130 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseStoreUrl, formatStoreUrl } from '../../src/core/dataset';
+import { InvalidInputError } from '../../src/core/errors';
+import { LOCAL_FLAVORS, defaultFlavor, flavorsThatFit } from '../../src/core/flavors';
+import { parseJobCreateRequest } from '../../src/core/job';
+import type { PresetEngine } from '../../src/core/presetEngines';
+import { dockerOptions } from '../../src/engine/local/docker';
+import { planLocalJob } from '../../src/engine/local/jobPlanner';
+
+const GIB = 1024 ** 3;
+
+describe('store URLs', function () {
+  it('accepts obs://, s3:// and file:// locations', function () {
+    assert.deepEqual(parseStoreUrl('obs://my-bucket/data/digits/', 'f'), { scheme: 'obs', bucket: 'my-bucket', key: 'data/digits/' });
+    assert.deepEqual(parseStoreUrl('s3://b12/x', 'f'), { scheme: 's3', bucket: 'b12', key: 'x' });
+    assert.deepEqual(parseStoreUrl('file:///data/my%20set/', 'f'), { scheme: 'file', path: '/data/my set/' });
+    assert.equal(formatStoreUrl(parseStoreUrl('obs://my-bucket/a/', 'f')), 'obs://my-bucket/a/');
+  });
+
+  it('refuses what could escape or is not a store', function () {
+    for (const bad of ['http://x/y', 'obs://UPPER/x', 'obs://bucket/../etc', 'obs://b/./x', 'file://relative/path', 'obs://ab']) {
+      assert.throws(
+        () => parseStoreUrl(bad, 'algorithm.inputs[0].remote.obs.obs_url'),
+        (error: unknown) => error instanceof InvalidInputError && error.fields[0] === 'algorithm.inputs[0].remote.obs.obs_url',
+        bad,
+      );
+    }
+  });
+});
+
+describe('local flavors', function () {
+  it('offers only flavors that fit the machine, and a modest default', function () {
+    const laptop = { cpus: 2, memoryBytes: 7.6 * GIB };
+    assert.deepEqual(flavorsThatFit(laptop).map((f) => f.flavor_id), ['modelarts.local.cpu.1u2g', 'modelarts.local.cpu.2u4g']);
+    assert.equal(defaultFlavor(laptop)?.flavor_id, 'modelarts.local.cpu.2u4g');
+    assert.equal(defaultFlavor({ cpus: 16, memoryBytes: 64 * GIB })?.flavor_id, 'modelarts.local.cpu.2u8g');
+    assert.equal(defaultFlavor({ cpus: 1, memoryBytes: 1 * GIB }), undefined);
+    assert.ok(LOCAL_FLAVORS.every((f) => /^modelarts\.local\.cpu\.\d+u\d+g$/.test(f.flavor_id)));
+  });
+});
+
+describe('Docker host setting', function () {
+  it('understands unix, tcp and ssh hosts', function () {
+    assert.deepEqual(dockerOptions(''), {});
+    assert.deepEqual(dockerOptions('unix:///run/user/1000/docker.sock'), { socketPath: '/run/user/1000/docker.sock' });
+    assert.deepEqual(dockerOptions('tcp://127.0.0.1:2375'), { protocol: 'http', host: '127.0.0.1', port: '2375' });
+    assert.equal(dockerOptions('ssh://me@build-box').protocol, 'ssh');
+  });
+
+  it('names the setting when the value is wrong', function () {
+    for (const bad of ['unix://relative.sock', 'ftp://x:1', 'tcp://nohost', 'not a url']) {
+      assert.throws(() => dockerOptions(bad), (error: unknown) => error instanceof InvalidInputError && error.fields[0] === 'modelarts.local.dockerHost', bad);
+    }
+  });
+});
+
+describe('local job planning', function () {
+  const engine: PresetEngine = {
+    engine_id: 'pytorch-1.13-cpu',
+    engine_name: 'PyTorch',
+    engine_version: '1.13-cpu',
+    v1_compatible: false,
+    run_user: '1000',
+    image_info: { cpu_image_url: 'modelarts-training/pytorch:1.13-cpu', image_version: 'x' },
+  };
+  const context = { id: 'job-1', now: 42, engines: [engine], flavors: LOCAL_FLAVORS.slice(0, 2), defaultFlavor: LOCAL_FLAVORS[1] };
+  const code = fs.mkdtempSync(path.join(os.tmpdir(), 'modelarts-plan-'));
+  fs.mkdirSync(path.join(code, 'src'));
+  fs.writeFileSync(path.join(code, 'src', 'train.py'), 'print(1)');
+
+  it('normalises paths the ModelArts way and fills the job', async function () {
+    const plan = await planLocalJob(
+      parseJobCreateRequest({
+        metadata: { name: 'p' },
+        algorithm: { code_dir: `file://${code}`, boot_file: 'src/train.py', engine: { engine_name: 'pytorch', engine_version: '1.13-cpu' } },
+      }),
+      context,
+    );
+    assert.equal(plan.job.algorithm.code_dir, code + path.sep);
+    assert.equal(plan.job.algorithm.boot_file, path.join(code, 'src', 'train.py'));
+    assert.equal(plan.job.algorithm.engine.image_url, 'modelarts-training/pytorch:1.13-cpu');
+    assert.deepEqual(plan.job.algorithm.outputs, [{ name: 'train_url', local_dir: '/home/ma-user/modelarts/outputs/train_url_0' }]);
+    assert.equal(plan.job.spec.resource.flavor_id, 'modelarts.local.cpu.2u4g');
+    assert.equal(plan.job.status.phase, 'Creating');
+    assert.equal(plan.job.metadata.create_time, 42);
+  });
+
+  it('collects every problem before refusing', async function () {
+    await assert.rejects(
+      planLocalJob(
+        parseJobCreateRequest({
+          metadata: { name: 'p' },
+          algorithm: {
+            code_dir: 'relative/code',
+            boot_file: 'train.py',
+            engine: { engine_id: 'mindspore-2' },
+            inputs: [{ name: 'data_url', remote: { obs: { obs_url: 'obs://b1b/d/' } } }],
+          },
+          spec: { resource: { flavor_id: 'modelarts.local.cpu.8u32g', node_count: 2 } },
+        }),
+        context,
+      ),
+      (error: unknown) => {
+        assert.ok(error instanceof InvalidInputError);
+        assert.deepEqual(error.fields.sort(), [
+          'algorithm.code_dir',
+          'algorithm.engine.engine_id',
+          'algorithm.inputs',
+          'spec.resource.flavor_id',
+          'spec.resource.node_count',
+        ]);
+        assert.match(error.message, /installed: PyTorch 1\.13-cpu \(pytorch-1\.13-cpu\)/);
+        return true;
+      },
+    );
+  });
+
+  it('refuses a boot file outside the code folder or missing', async function () {
+    for (const boot of ['../x.py', 'src/missing.py', path.join(os.tmpdir(), 'other.py')]) {
+      await assert.rejects(
+        planLocalJob(parseJobCreateRequest({ metadata: { name: 'p' }, algorithm: { code_dir: code, boot_file: boot, engine: { engine_id: 'pytorch-1.13-cpu' } } }), context),
+        (error: unknown) => error instanceof InvalidInputError && error.fields.includes('algorithm.boot_file'),
+        boot,
+      );
+    }
+  });
+});
