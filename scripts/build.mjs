@@ -50,6 +50,24 @@ module.exports = unavailable; module.exports.followProgress = unavailable;`,
   },
 };
 
+// docker-modem loads ssh2 (270 KB, slow to evaluate) at start-up for ssh:// Docker hosts only;
+// deferring the require to the first SSH connection takes it off the activation path.
+const lazySsh2 = {
+  name: 'lazy-ssh2',
+  setup(build) {
+    build.onLoad({ filter: /docker-modem[\\/]lib[\\/]ssh\.js$/ }, async (args) => {
+      const { readFile } = await import('node:fs/promises');
+      const source = await readFile(args.path, 'utf8');
+      const eager = "var Client = require('ssh2').Client,";
+      if (!source.includes(eager)) return undefined; // a new docker-modem: bundle it as it is
+      return {
+        contents: source.replace(eager, 'var').replace('var conn = new Client();', "var conn = new (require('ssh2').Client)();"),
+        loader: 'js',
+      };
+    });
+  },
+};
+
 const options = {
   entryPoints: [join(root, 'src/extension.ts')],
   outfile: join(root, 'dist/extension.js'),
@@ -64,7 +82,7 @@ const options = {
   metafile: true,
   logLevel: 'warning',
   legalComments: 'none',
-  plugins: [zodEnglishOnly, dockerodeWithoutBuildKit],
+  plugins: [zodEnglishOnly, dockerodeWithoutBuildKit, lazySsh2],
 };
 
 if (args.has('--watch')) {

@@ -5,7 +5,7 @@
  * never asks, returns its result and rejects with a clear error. A cancel is silent in both.
  */
 import * as vscode from 'vscode';
-import { errorMessage, isCancellation } from '../core/errors';
+import { ModelArtsError, errorMessage, isCancellation } from '../core/errors';
 import type { Services } from '../services';
 import { JobNode } from '../views/jobsTree';
 import { createJob } from './createJob';
@@ -44,7 +44,9 @@ export function registerCommands(services: Services): vscode.Disposable[] {
           services.log.debug(`${id} cancelled`);
           return undefined;
         }
-        services.log.error(`${id} failed: ${error instanceof Error && error.stack ? error.stack : errorMessage(error)}`);
+        // Refused input and phase errors are expected: their message says it all. Anything else is a bug.
+        if (error instanceof ModelArtsError) services.log.warn(`${id}: ${error.message}`);
+        else services.log.error(`${id} failed: ${error instanceof Error && error.stack ? error.stack : errorMessage(error)}`);
         if (!interactive) throw error;
         void vscode.window.showErrorMessage(errorMessage(error), 'Show Log').then((choice) => {
           if (choice) services.log.show(true);

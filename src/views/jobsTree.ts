@@ -16,12 +16,14 @@ export class JobNode {
   }
 }
 
+// The charts.* colours have light and dark variants with enough contrast on either background
+// (testing.iconPassed, one green for all themes, is too pale on light ones).
 const PHASE_ICONS: Readonly<Record<JobPhase, [icon: string, color: string]>> = {
   Creating: ['loading~spin', 'charts.blue'],
   Pending: ['clock', 'charts.yellow'],
   Running: ['sync~spin', 'charts.blue'],
-  Completed: ['pass-filled', 'testing.iconPassed'],
-  Failed: ['error', 'testing.iconFailed'],
+  Completed: ['pass-filled', 'charts.green'],
+  Failed: ['error', 'charts.red'],
   Terminating: ['loading~spin', 'charts.orange'],
   Terminated: ['circle-slash', 'descriptionForeground'],
   Abnormal: ['warning', 'list.warningForeground'],

@@ -14,8 +14,8 @@ async function runCommand(page: Page, title: string): Promise<void> {
   const input = page.locator('.quick-input-widget input');
   await input.waitFor({ state: 'visible' });
   await input.fill(`>${title}`);
-  await page.locator('.quick-input-widget .monaco-list-row', { hasText: title }).first().waitFor();
-  await page.keyboard.press('Enter');
+  const exact = new RegExp(`^${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
+  await page.locator('.quick-input-widget .monaco-list-row', { has: page.locator('.label-name', { hasText: exact }) }).first().click();
 }
 
 /** Waits for the quick input titled `title` (a step of a command) and returns its box. */
@@ -40,10 +40,40 @@ async function waitForOutput(page: Page, predicate: (text: string) => boolean, t
   throw new Error(`the Output panel did not show what was expected; it shows:\n${text}`);
 }
 
+/** Colours of a tree row's icon and label and of the view behind them, as the browser renders them. */
+async function rowColours(page: Page, name: string): Promise<{ icon: string; label: string; background: string }> {
+  return page.evaluate(`(() => {
+    const row = document.querySelector('.part.sidebar [role="treeitem"][aria-label*=${JSON.stringify(name)}]');
+    const icon = row.querySelector('.custom-view-tree-node-item-icon, .codicon');
+    const label = row.querySelector('.label-name');
+    let node = row;
+    let background = 'rgba(0, 0, 0, 0)';
+    while (node && /rgba\\(0, 0, 0, 0\\)|transparent/.test(background)) {
+      background = getComputedStyle(node).backgroundColor;
+      node = node.parentElement;
+    }
+    return { icon: getComputedStyle(icon).color, label: getComputedStyle(label).color, background };
+  })()`);
+}
+
+function luminance(colour: string): number {
+  const [r, g, b] = (colour.match(/[\d.]+/g) ?? []).slice(0, 3).map(Number).map((v) => {
+    const c = v / 255;
+    return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  });
+  return 0.2126 * (r ?? 0) + 0.7152 * (g ?? 0) + 0.0722 * (b ?? 0);
+}
+
+function contrast(a: string, b: string): number {
+  const [light, dark] = [luminance(a), luminance(b)].sort((x, y) => y - x) as [number, number];
+  return (light + 0.05) / (dark + 0.05);
+}
+
 describe('ModelArts in the VS Code window', function () {
   let server: CodeServer;
   let session: BrowserSession;
   let page: Page;
+  let jobName = '';
 
   before(async function () {
     server = await CodeServer.start();
@@ -84,7 +114,7 @@ describe('ModelArts in the VS Code window', function () {
     await page.keyboard.press('Enter');
 
     const name = await quickInput(page, 'name');
-    const jobName = await name.locator('input').inputValue();
+    jobName = await name.locator('input').inputValue();
     assert.match(jobName, /^digits-\d{8}-\d{6}$/, 'a default name from the folder and the time');
     await page.keyboard.press('Enter');
 
@@ -100,7 +130,40 @@ describe('ModelArts in the VS Code window', function () {
       assert.match(text, new RegExp(`epoch ${epoch} loss \\d+\\.\\d+ acc \\d+\\.\\d+`), `epoch ${epoch} is in the Output panel:\n${text}`);
     }
     assert.match(text, new RegExp(`Training job ${jobName} completed after .*exit code 0`));
-    await page.locator(`.part.sidebar [role="treeitem"][aria-label*="${jobName}"]`).hover();
+    // The tooltip tells how the job was run.
+    await page.locator(`.part.sidebar [role="treeitem"][aria-label*="${jobName}"] .label-name`).hover();
+    const hover = page.locator('.monaco-hover, .workbench-hover').filter({ hasText: 'Hyperparameters' }).first();
+    await hover.waitFor({ timeout: 15_000 });
+    const tooltip = (await hover.innerText()).replace(/\u00a0/g, ' ');
+    for (const expected of ['PyTorch 1.13-cpu', 'epochs=5 lr=0.01', 'modelarts.local.cpu.', 'Nodes: 1']) {
+      assert.ok(tooltip.includes(expected), `the tooltip shows "${expected}":\n${tooltip}`);
+    }
     await screenshot(page, '03-job-completed-with-log');
+  });
+
+  it('keeps a job row readable in the light and the dark theme', async function () {
+    assert.ok(jobName, 'the job of the previous test exists');
+    // Clear the selection (its colours are the theme's selection colours, not the phase's) and
+    // move the focus away, as when the user goes back to the code.
+    await page.locator(`.part.sidebar [role="treeitem"][aria-label*="${jobName}"]`).click();
+    await page.keyboard.press('Escape');
+    await page.locator('.part.editor').click();
+    for (const [theme, workbenchClass, file] of [
+      ['Light Modern', 'vs', '04-light-theme'],
+      ['Dark Modern', 'vs-dark', '05-dark-theme'],
+    ] as const) {
+      await runCommand(page, 'Preferences: Color Theme');
+      await page.locator('.quick-input-widget input').fill(theme);
+      await page.locator('.quick-input-widget .monaco-list-row', { hasText: theme }).first().waitFor();
+      await page.keyboard.press('Enter');
+      await page.locator(`.monaco-workbench.${workbenchClass}`).waitFor({ timeout: 30_000 });
+      await page.waitForTimeout(500);
+      const colours = await rowColours(page, jobName);
+      const iconContrast = contrast(colours.icon, colours.background);
+      const labelContrast = contrast(colours.label, colours.background);
+      assert.ok(iconContrast >= 3, `${theme}: the phase icon (${colours.icon} on ${colours.background}) stands out: contrast ${iconContrast.toFixed(2)}`);
+      assert.ok(labelContrast >= 4.5, `${theme}: the job name (${colours.label} on ${colours.background}) is legible: contrast ${labelContrast.toFixed(2)}`);
+      await screenshot(page, file);
+    }
   });
 });
