@@ -59,7 +59,6 @@ export function createServices(context: vscode.ExtensionContext): Services & vsc
   // `when` clauses and welcome views follow the engine's reachability.
   const publishState = (state: EngineState) => {
     void vscode.commands.executeCommand('setContext', 'modelarts.engineState', state.kind);
-    if (state.kind === 'unavailable') jobsView.message = undefined;
   };
   own(engine.onDidChangeState(publishState));
 

@@ -24,7 +24,14 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   'modelarts.jobs.create': createJob,
   'modelarts.jobs.showLogs': showLogs,
   'modelarts.jobs.refresh': refreshJobs,
+  'modelarts.showLog': showExtensionLog,
 };
+
+/** Reveals the extension's own log (what failed and why). */
+async function showExtensionLog({ services }: CommandContext): Promise<{ channel: string }> {
+  services.log.show(true);
+  return { channel: services.log.name };
+}
 
 /** Menus pass tree nodes and URIs; other code passes ids and spec objects. */
 export function isInteractive(args: readonly unknown[]): boolean {

@@ -99,9 +99,13 @@ describe('ModelArts Training in VS Code', function () {
     }
     assert.ok(contributes.viewsWelcome.some((w) => w.view === 'modelarts.jobs' && w.when === 'modelarts.engineState == unavailable'));
     const commands = await vscode.commands.getCommands(true);
-    for (const command of ['modelarts.jobs.create', 'modelarts.jobs.showLogs', 'modelarts.jobs.refresh']) {
+    for (const command of ['modelarts.jobs.create', 'modelarts.jobs.showLogs', 'modelarts.jobs.refresh', 'modelarts.showLog']) {
       assert.ok(commands.includes(command), `${command} is registered`);
     }
+  });
+
+  it('modelarts.showLog reveals the extension log and returns its name', async function () {
+    assert.deepEqual(await vscode.commands.executeCommand('modelarts.showLog'), { channel: 'ModelArts' });
   });
 
   it('modelarts.jobs.refresh returns the engine state and the number of jobs', async function () {

@@ -167,3 +167,41 @@ describe('ModelArts in the VS Code window', function () {
     }
   });
 });
+
+describe('ModelArts when Docker is not reachable', function () {
+  let server: CodeServer;
+  let session: BrowserSession;
+
+  before(async function () {
+    // A Docker host that does not exist: the same state as a machine whose Docker is stopped.
+    server = await CodeServer.start({ settings: { 'modelarts.local.dockerHost': 'unix:///nonexistent/docker.sock' } });
+    session = await openBrowser();
+    await session.page.goto(server.workbenchUrl(DIGITS, [['extensionDevelopmentPath', server.remoteUri(REPO_ROOT)]]));
+    await session.page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+  });
+
+  after(async function () {
+    await session?.browser.close().catch(() => undefined);
+    server?.stop();
+  });
+
+  it('says so in the views, how to start it, and offers Retry instead of an error storm', async function () {
+    const page = session.page;
+    await page.locator('.activitybar a.action-label[aria-label^="ModelArts"]').click({ timeout: 60_000 });
+    const sidebar = page.locator('.part.sidebar');
+    await sidebar.getByText('The Docker engine is not reachable', { exact: false }).waitFor({ timeout: 60_000 });
+    await sidebar.getByText('sudo systemctl start docker', { exact: false }).waitFor();
+    await sidebar.locator('.welcome-view-content .monaco-button', { hasText: 'Retry' }).first().waitFor();
+    assert.equal(await page.locator('.notifications-toasts .notification-toast').count(), 0, 'no pop-up notification');
+    // Retry asks the engine again; it stays unreachable and says so, still without a pop-up.
+    await sidebar.locator('.welcome-view-content .monaco-button', { hasText: 'Retry' }).first().click();
+    await page.waitForTimeout(1000);
+    await sidebar.getByText('The Docker engine is not reachable', { exact: false }).waitFor();
+    assert.equal(await page.locator('.notifications-toasts .notification-toast').count(), 0, 'still no pop-up');
+    await screenshot(page, '06-docker-not-reachable');
+    // What exactly failed is in the extension's log.
+    await sidebar.locator('.welcome-view-content .monaco-button', { hasText: 'Show Log' }).click();
+    const log = await waitForOutput(page, (text) => text.includes('not reachable'), 30_000);
+    assert.match(log, /Docker engine at unix:\/\/\/nonexistent\/docker\.sock is not reachable: connect ENOENT/);
+  });
+});
