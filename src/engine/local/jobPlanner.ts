@@ -155,13 +155,8 @@ async function checkCodeDir(value: string, problem: (field: string, message: str
     problem(field, 'the local engine runs code from a folder on this machine; object-storage code folders are not supported yet');
     return undefined;
   }
-  let folder: string;
-  try {
-    folder = value.startsWith('file://') ? fileURLToPath(value) : value;
-  } catch {
-    problem(field, `is not a valid file:// URL ("${value}")`);
-    return undefined;
-  }
+  let folder = hostPath(value, field, problem);
+  if (folder === undefined) return undefined;
   if (!path.isAbsolute(folder)) {
     problem(field, `must be an absolute folder path (got "${value}")`);
     return undefined;
@@ -181,14 +176,9 @@ async function checkCodeDir(value: string, problem: (field: string, message: str
 
 async function checkBootFile(codeDir: string, value: string, problem: (field: string, message: string) => void): Promise<string | undefined> {
   const field = 'algorithm.boot_file';
-  let file: string;
-  try {
-    file = value.startsWith('file://') ? fileURLToPath(value) : value;
-  } catch {
-    problem(field, `is not a valid file:// URL ("${value}")`);
-    return undefined;
-  }
-  file = path.resolve(codeDir, file);
+  const given = hostPath(value, field, problem);
+  if (given === undefined) return undefined;
+  const file = path.resolve(codeDir, given);
   const relative = path.relative(codeDir, file);
   if (!relative || relative.startsWith('..') || path.isAbsolute(relative)) {
     problem(field, `must be inside the code folder ${codeDir} (got "${value}")`);
@@ -200,6 +190,16 @@ async function checkBootFile(codeDir: string, value: string, problem: (field: st
     return undefined;
   }
   return file;
+}
+
+/** A path on this machine, given as a path or a file:// URL. */
+function hostPath(value: string, field: string, problem: (field: string, message: string) => void): string | undefined {
+  try {
+    return value.startsWith('file://') ? fileURLToPath(value) : value;
+  } catch {
+    problem(field, `is not a valid file:// URL ("${value}")`);
+    return undefined;
+  }
 }
 
 function safeUserName(): string {
