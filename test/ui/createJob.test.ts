@@ -141,6 +141,31 @@ describe('ModelArts in the VS Code window', function () {
     await screenshot(page, '03-job-completed-with-log');
   });
 
+  it("starts from the active Python file's folder, remembers the hyperparameters, and cancels silently", async function () {
+    await page.keyboard.press('Control+P');
+    await page.locator('.quick-input-widget input').fill('train.py');
+    await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'train.py' }).first().waitFor();
+    await page.keyboard.press('Enter');
+    await page.locator('.part.editor .tab.active', { hasText: 'train.py' }).waitFor();
+    const rowsBefore = await page.locator('.part.sidebar [role="treeitem"]').count();
+
+    await runCommand(page, 'ModelArts: Create Training Job');
+    // The code folder and boot file come from the editor: the first question is the hyperparameters,
+    // prefilled with what was used for this boot file last time.
+    const parameters = await quickInput(page, 'hyperparameters');
+    assert.equal(await parameters.locator('input').inputValue(), 'epochs=5 lr=0.01');
+    // A bad flag name is refused while typing, naming the field.
+    await parameters.locator('input').fill('epochs=5 -=3');
+    await parameters.locator('.quick-input-message', { hasText: 'algorithm.parameters[1]' }).waitFor();
+    await screenshot(page, '04-create-job-validation');
+    await page.keyboard.press('Escape');
+    await parameters.waitFor({ state: 'hidden' });
+    await page.waitForTimeout(1000);
+    assert.equal(await page.locator('.notifications-toasts .notification-toast').count(), 0, 'cancelling shows no error');
+    assert.equal(await page.locator('.part.sidebar [role="treeitem"]').count(), rowsBefore, 'no job was created');
+    await page.keyboard.press('Control+W');
+  });
+
   it('keeps a job row readable in the light and the dark theme', async function () {
     assert.ok(jobName, 'the job of the previous test exists');
     // Clear the selection (its colours are the theme's selection colours, not the phase's) and
@@ -149,8 +174,8 @@ describe('ModelArts in the VS Code window', function () {
     await page.keyboard.press('Escape');
     await page.locator('.part.editor').click();
     for (const [theme, workbenchClass, file] of [
-      ['Light Modern', 'vs', '04-light-theme'],
-      ['Dark Modern', 'vs-dark', '05-dark-theme'],
+      ['Light Modern', 'vs', '05-light-theme'],
+      ['Dark Modern', 'vs-dark', '06-dark-theme'],
     ] as const) {
       await runCommand(page, 'Preferences: Color Theme');
       await page.locator('.quick-input-widget input').fill(theme);
@@ -198,7 +223,7 @@ describe('ModelArts when Docker is not reachable', function () {
     await page.waitForTimeout(1000);
     await sidebar.getByText('The Docker engine is not reachable', { exact: false }).waitFor();
     assert.equal(await page.locator('.notifications-toasts .notification-toast').count(), 0, 'still no pop-up');
-    await screenshot(page, '06-docker-not-reachable');
+    await screenshot(page, '07-docker-not-reachable');
     // What exactly failed is in the extension's log.
     await sidebar.locator('.welcome-view-content .monaco-button', { hasText: 'Show Log' }).click();
     const log = await waitForOutput(page, (text) => text.includes('not reachable'), 30_000);

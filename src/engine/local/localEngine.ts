@@ -90,6 +90,8 @@ export class LocalEngine implements TrainingEngine {
   private readonly endpoint: string;
   private readonly captures = new Map<string, CaptureHandle>();
   private readonly queues = new Map<string, Promise<unknown>>();
+  /** Jobs this engine is creating right now: reconciliation leaves them to their creator. */
+  private readonly creating = new Set<string>();
   /** Tasks whose container got a kill signal the engine did not send (`docker kill`, `docker rm -f`). */
   private readonly externalKills = new Map<string, string>();
   private currentState: EngineState;
@@ -136,6 +138,7 @@ export class LocalEngine implements TrainingEngine {
 
   private async doConnect(): Promise<EngineState> {
     clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
     try {
       this.loaded ??= this.store.load();
       await this.loaded;
@@ -149,15 +152,20 @@ export class LocalEngine implements TrainingEngine {
       this.setState({ kind: 'available', version: version.Version, endpoint: this.endpoint });
     } catch (error) {
       if (this.disposed) return this.currentState;
-      this.options.logger.warn(`Docker engine at ${this.endpoint} is not reachable: ${dockerErrorMessage(error)}`);
-      this.setState({ kind: 'unavailable', reason: dockerErrorMessage(error), endpoint: this.endpoint });
+      const reason = dockerErrorMessage(error);
+      const before = this.currentState;
+      // Said once per outage, not at every retry.
+      if (before.kind !== 'unavailable' || before.reason !== reason) {
+        this.options.logger.warn(`Docker engine at ${this.endpoint} is not reachable: ${reason}`);
+      }
+      this.setState({ kind: 'unavailable', reason, endpoint: this.endpoint });
       this.scheduleReconnect();
     }
     return this.currentState;
   }
 
   private scheduleReconnect(): void {
-    if (this.disposed || this.reconnectTimer?.hasRef()) return;
+    if (this.disposed || this.reconnectTimer !== undefined) return;
     const delay = this.reconnectDelay;
     this.reconnectDelay = Math.min(delay * 2, this.options.reconnectMaxMs ?? 30_000);
     this.reconnectTimer = setTimeout(() => {
@@ -201,7 +209,7 @@ export class LocalEngine implements TrainingEngine {
 
   private async reconcileJob(id: string): Promise<void> {
     const record = this.store.get(id);
-    if (!record || isTerminalPhase(record.job.status.phase)) return;
+    if (!record || isTerminalPhase(record.job.status.phase) || this.creating.has(id)) return;
     for (const task of record.job.status.tasks) {
       const containerId = record.local.containers[task];
       const inspect = containerId ? await this.inspect(containerId) : undefined;
@@ -353,11 +361,11 @@ export class LocalEngine implements TrainingEngine {
     const job = plan.job;
     const id = job.metadata.id;
     const record: JobRecord = { version: 1, job, local: { containers: {}, outputDirs: {} } };
+    this.creating.add(id);
     try {
       for (const output of job.algorithm.outputs) {
         record.local.outputDirs[output.name] = await this.prepareOutputDir(this.store.outputDir(id, output.name));
       }
-      await fs.promises.mkdir(path.dirname(this.store.logFile(id, 'worker-0')), { recursive: true });
       await this.store.save(record);
       await this.addEvents(id, [makeEvent('Info', 'Job', `Training job ${job.metadata.name} created.`)]);
       this.jobEmitter.fire({ kind: 'created', job: structuredClone(job) });
@@ -391,6 +399,8 @@ export class LocalEngine implements TrainingEngine {
       await this.discard(record);
       if (signal?.aborted) throw new CancelledError('Creating the training job');
       throw error;
+    } finally {
+      this.creating.delete(id);
     }
 
     // The job exists from here on: a failure to start is the job's CreateFailed, not the caller's error.
