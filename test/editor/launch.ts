@@ -77,7 +77,7 @@ async function main(): Promise<number> {
   } finally {
     clearInterval(tail);
     await session.browser.close().catch(() => undefined);
-    server.stop();
+    await server.stop();
   }
 }
 

@@ -11,7 +11,7 @@ import type { JobCreateRequest } from '../../src/core/job';
 import type { Logger } from '../../src/core/logger';
 import { LABELS } from '../../src/engine/local/docker';
 import { LocalEngine } from '../../src/engine/local/localEngine';
-import { DIGITS_DIR, EPOCH_LINE, PRESET_ENGINE, makeFolder, waitForJob, waitForTerminal } from '../support/jobs';
+import { DIGITS_DIR, EPOCH_LINE, PRESET_ENGINE, makeFolder, removeFolders, waitForJob, waitForTerminal } from '../support/jobs';
 
 const docker = new Docker();
 
@@ -47,7 +47,7 @@ describe('LocalEngine (real Docker)', function () {
     for (const info of await containersOf(engine)) {
       await docker.getContainer(info.Id).remove({ force: true }).catch(() => undefined);
     }
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    removeFolders();
   });
 
   it('runs the digits example to Completed, with its epoch lines in the log and a checkpoint in the output', async function () {

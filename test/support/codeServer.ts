@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import Docker from 'dockerode';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -114,7 +115,7 @@ export class CodeServer {
         /* not listening yet */
       }
       if (Date.now() > deadline) {
-        server.stop();
+        await server.stop();
         throw new Error(`code-server did not answer within 60 s; see ${logFile}`);
       }
       await new Promise((resolve) => setTimeout(resolve, 200));
@@ -133,7 +134,12 @@ export class CodeServer {
     return `vscode-remote://127.0.0.1:${this.port}${absolutePath}`;
   }
 
-  stop(): void {
+  /**
+   * Stops code-server, removes the containers of the jobs its extension host created (found by
+   * their records in this server's user data, so nobody else's containers are touched) and
+   * removes its user data. MODELARTS_KEEP_TEST_HOME=1 keeps the user data for a post-mortem.
+   */
+  async stop(): Promise<void> {
     if (this.child.pid && this.child.exitCode === null) {
       try {
         process.kill(-this.child.pid, 'SIGTERM');
@@ -141,6 +147,22 @@ export class CodeServer {
         /* already gone */
       }
     }
+    const jobIds = new Set<string>();
+    const globalStorage = path.join(this.home, 'user-data', 'User', 'globalStorage');
+    for (const extension of fs.existsSync(globalStorage) ? fs.readdirSync(globalStorage) : []) {
+      const jobs = path.join(globalStorage, extension, 'local-engine', 'jobs');
+      if (fs.existsSync(jobs)) for (const id of fs.readdirSync(jobs)) jobIds.add(id);
+    }
+    if (jobIds.size) {
+      const docker = new Docker();
+      const containers = await docker.listContainers({ all: true, filters: { label: ['org.modelarts-training.managed-by=modelarts-training'] } }).catch(() => []);
+      for (const container of containers) {
+        if (jobIds.has(container.Labels['org.modelarts-training.job-id'] ?? '')) {
+          await docker.getContainer(container.Id).remove({ force: true }).catch(() => undefined);
+        }
+      }
+    }
+    if (process.env.MODELARTS_KEEP_TEST_HOME !== '1') fs.rmSync(this.home, { recursive: true, force: true });
   }
 }
 

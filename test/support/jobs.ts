@@ -12,14 +12,28 @@ export const DIGITS_DIR = path.join(REPO_ROOT, 'examples', 'digits');
 export const PRESET_ENGINE = { engine_name: 'PyTorch', engine_version: '1.13-cpu' } as const;
 export const EPOCH_LINE = /^epoch (\d+) loss (\d+\.\d+) acc (\d+\.\d+)/;
 
-/** A fresh temporary folder holding `files` (relative path → content). */
+const madeFolders: string[] = [];
+
+/** A fresh temporary folder holding `files` (relative path → content); see removeFolders(). */
 export function makeFolder(prefix: string, files: Record<string, string> = {}): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `modelarts-${prefix}-`));
+  madeFolders.push(dir);
   for (const [name, content] of Object.entries(files)) {
     fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
     fs.writeFileSync(path.join(dir, name), content);
   }
   return dir;
+}
+
+/** Removes every folder makeFolder() made. */
+export function removeFolders(): void {
+  for (const dir of madeFolders.splice(0)) {
+    try {
+      fs.rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // A container (UID 1000) wrote something this user may not remove: leave it to the system.
+    }
+  }
 }
 
 /** Waits until the job satisfies `predicate`, checking the current state first, then each change. */

@@ -85,7 +85,7 @@ describe('ModelArts in the VS Code window', function () {
 
   after(async function () {
     await session?.browser.close().catch(() => undefined);
-    server?.stop();
+    await server?.stop();
   });
 
   it('opens the ModelArts container with the Training Jobs, Algorithms and Datasets views', async function () {
@@ -207,7 +207,7 @@ describe('ModelArts when Docker is not reachable', function () {
 
   after(async function () {
     await session?.browser.close().catch(() => undefined);
-    server?.stop();
+    await server?.stop();
   });
 
   it('says so in the views, how to start it, and offers Retry instead of an error storm', async function () {

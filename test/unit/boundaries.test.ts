@@ -9,6 +9,7 @@ import { parseJobCreateRequest } from '../../src/core/job';
 import type { PresetEngine } from '../../src/core/presetEngines';
 import { dockerOptions } from '../../src/engine/local/docker';
 import { planLocalJob } from '../../src/engine/local/jobPlanner';
+import { makeFolder, removeFolders } from '../support/jobs';
 
 const GIB = 1024 ** 3;
 
@@ -67,7 +68,8 @@ describe('local job planning', function () {
     image_info: { cpu_image_url: 'modelarts-training/pytorch:1.13-cpu', image_version: 'x' },
   };
   const context = { id: 'job-1', now: 42, engines: [engine], flavors: LOCAL_FLAVORS.slice(0, 2), defaultFlavor: LOCAL_FLAVORS[1] };
-  const code = fs.mkdtempSync(path.join(os.tmpdir(), 'modelarts-plan-'));
+  const code = makeFolder('plan');
+  after(removeFolders);
   fs.mkdirSync(path.join(code, 'src'));
   fs.writeFileSync(path.join(code, 'src', 'train.py'), 'print(1)');
 

@@ -1,16 +1,18 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { Emitter } from '../../src/core/events';
 import { makeEvent } from '../../src/core/jobEvent';
 import { JobStore, type JobRecord } from '../../src/engine/local/jobStore';
 import { countLines } from '../../src/engine/local/logCapture';
 import { followLogFile } from '../../src/engine/local/logFollower';
+import { makeFolder, removeFolders } from '../support/jobs';
 
 function tempDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'modelarts-unit-'));
+  return makeFolder('unit');
 }
+
+after(removeFolders);
 
 function record(id: string, createTime: number): JobRecord {
   return {
