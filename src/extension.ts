@@ -14,7 +14,3 @@ export function activate(context: vscode.ExtensionContext): ModelArtsApi {
   services.log.info(`ModelArts Training activated in ${(performance.now() - started).toFixed(1)} ms`);
   return createApi(services);
 }
-
-export function deactivate(): void {
-  // Everything is disposed through context.subscriptions.
-}

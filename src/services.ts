@@ -43,11 +43,11 @@ export function createServices(context: vscode.ExtensionContext): Services & vsc
   const engine = own(
     new LocalEngine({
       dataDir: path.join(context.globalStorageUri.fsPath, 'local-engine'),
-      dockerHost: settings.local.dockerHost,
+      dockerHost: settings.dockerHost,
       logger: log,
     }),
   );
-  const jobs = own(new JobsModel(engine));
+  const jobs = own(new JobsModel(engine, log));
   const jobsTree = own(new JobsTreeProvider(jobs, engine));
   const jobsView = own(vscode.window.createTreeView('modelarts.jobs', { treeDataProvider: jobsTree, showCollapseAll: false }));
   own(jobsView.onDidChangeVisibility((e) => jobsTree.setVisible(e.visible)));

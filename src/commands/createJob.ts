@@ -32,7 +32,7 @@ export async function createJob({ services, interactive }: CommandContext, ...ar
   );
   services.log.info(`Created training job ${job.metadata.name} (${job.metadata.id})`);
   await services.jobsView.reveal(services.jobsTree.nodeFor(job), { select: true, focus: false }).then(undefined, () => undefined);
-  if (services.settings.jobs.showLogsOnCreate) services.jobLogs.show(job, job.status.tasks[0] ?? 'worker-0', true);
+  if (services.settings.showLogsOnCreate) services.jobLogs.show(job, job.status.tasks[0] ?? 'worker-0', true);
   return job.metadata.id;
 }
 

@@ -45,20 +45,6 @@ export class NotFoundError extends ModelArtsError {
   }
 }
 
-/** An action the job's current phase does not allow, with the phases that would. */
-export class PhaseError extends ModelArtsError {
-  constructor(
-    readonly action: string,
-    readonly phase: string,
-    readonly allowedPhases: readonly string[],
-  ) {
-    super(
-      `Cannot ${action} a job that is ${phase}; only while ${allowedPhases.join(', ')}.`,
-      'ModelArts.PhaseNotAllowed',
-    );
-  }
-}
-
 export class EngineUnavailableError extends ModelArtsError {
   constructor(
     readonly engine: string,

@@ -70,10 +70,6 @@ export function isActionAllowed(action: JobAction, phase: JobPhase): boolean {
   return ACTION_PHASES[action].includes(phase);
 }
 
-export function phasesAllowing(action: JobAction): readonly JobPhase[] {
-  return ACTION_PHASES[action];
-}
-
 export function allowedActions(phase: JobPhase): JobAction[] {
   return JOB_ACTIONS.filter((action) => isActionAllowed(action, phase));
 }

@@ -19,8 +19,6 @@ export class JobLogChannel implements vscode.Disposable {
   private pending: string[] = [];
   private pendingBytes = 0;
   private flushTimer: NodeJS.Timeout | undefined;
-  private followed: Promise<void>;
-  private lineCount = 0;
 
   constructor(
     private readonly engine: TrainingEngine,
@@ -29,17 +27,7 @@ export class JobLogChannel implements vscode.Disposable {
     readonly name: string,
   ) {
     this.channel = vscode.window.createOutputChannel(name);
-    this.followed = this.follow();
-  }
-
-  /** Lines appended so far (for tests and diagnostics). */
-  get lines(): number {
-    return this.lineCount;
-  }
-
-  /** Resolves when the log is complete (the job ended) or the channel was closed. */
-  get done(): Promise<void> {
-    return this.followed;
+    void this.follow();
   }
 
   private async follow(): Promise<void> {
@@ -63,7 +51,6 @@ export class JobLogChannel implements vscode.Disposable {
       this.pending.push(clean);
       this.pendingBytes += clean.length;
     }
-    this.lineCount += lines.length;
     if (this.pendingBytes >= FLUSH_BYTES) this.flush();
     else this.flushTimer ??= setTimeout(() => this.flush(), FLUSH_MS);
   }
@@ -107,10 +94,6 @@ export class JobLogChannels implements vscode.Disposable {
     }
     channel.channel.show(preserveFocus);
     return channel;
-  }
-
-  get(jobId: string, task: string): JobLogChannel | undefined {
-    return this.channels.get(`${jobId}/${task}`);
   }
 
   dispose(): void {

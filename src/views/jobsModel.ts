@@ -4,6 +4,7 @@
  */
 import * as vscode from 'vscode';
 import { errorMessage } from '../core/errors';
+import type { Logger } from '../core/logger';
 import type { TrainingJob } from '../core/job';
 import type { TrainingEngine } from '../engine/trainingEngine';
 
@@ -12,13 +13,15 @@ export type JobsModelChange = { readonly kind: 'reset' } | { readonly kind: 'job
 export class JobsModel implements vscode.Disposable {
   private readonly jobs = new Map<string, TrainingJob>();
   private sorted: TrainingJob[] | undefined;
-  private loadError: string | undefined;
   private loading: Promise<void> | undefined;
   private readonly changeEmitter = new vscode.EventEmitter<JobsModelChange>();
   readonly onDidChange = this.changeEmitter.event;
   private readonly subscriptions: vscode.Disposable[] = [];
 
-  constructor(private readonly engine: TrainingEngine) {
+  constructor(
+    private readonly engine: TrainingEngine,
+    private readonly log: Logger,
+  ) {
     this.subscriptions.push(
       this.changeEmitter,
       engine.onDidChangeJob((change) => {
@@ -46,20 +49,14 @@ export class JobsModel implements vscode.Disposable {
     return this.jobs.get(id);
   }
 
-  /** Why the last load failed, if it did. */
-  get error(): string | undefined {
-    return this.loadError;
-  }
-
   reload(): Promise<void> {
     this.loading ??= (async () => {
       try {
         const jobs = await this.engine.listJobs();
         this.jobs.clear();
         for (const job of jobs) this.jobs.set(job.metadata.id, job);
-        this.loadError = undefined;
       } catch (error) {
-        this.loadError = errorMessage(error);
+        this.log.error(`Could not load the training jobs: ${errorMessage(error)}`);
       } finally {
         this.sorted = undefined;
         this.loading = undefined;

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
-import { trainingJobSchema, type TrainingJob } from '../../core/job';
+import { trainingJobSchema } from '../../core/job';
 import { jobEventSchema, type JobEvent } from '../../core/jobEvent';
 
 /** What the local engine keeps beside the ModelArts job: its containers, one per task. */
@@ -149,8 +149,4 @@ export class JobStore {
   async flush(): Promise<void> {
     await Promise.allSettled([...this.queues.values()]);
   }
-}
-
-export function cloneJob(job: TrainingJob): TrainingJob {
-  return structuredClone(job);
 }

@@ -35,6 +35,7 @@ import {
   LABELS,
   MANAGED_BY,
   containerInspectSchema,
+  containerSummarySchema,
   createDockerClient,
   describeDockerHost,
   dockerErrorMessage,
@@ -187,10 +188,14 @@ export class LocalEngine implements TrainingEngine {
 
   /** Brings every live job in line with its containers, and removes this store's orphan containers. */
   private async reconcile(): Promise<void> {
-    const containers = (await this.docker.listContainers({
-      all: true,
-      filters: { label: [`${LABELS.managedBy}=${MANAGED_BY}`, `${LABELS.store}=${this.storeId}`] },
-    })) as Array<{ Id: string; Labels?: Record<string, string> | null }>;
+    const containers = parseDocker(
+      containerSummarySchema.array(),
+      await this.docker.listContainers({
+        all: true,
+        filters: { label: [`${LABELS.managedBy}=${MANAGED_BY}`, `${LABELS.store}=${this.storeId}`] },
+      }),
+      'GET /containers/json',
+    );
     for (const container of containers) {
       const jobId = container.Labels?.[LABELS.jobId];
       if (jobId && !this.store.get(jobId)) {
