@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { ModelArtsError } from '../core/errors';
 import { defaultJobName } from '../core/format';
-import { formatParameterList, jobNameSchema, parameterSchema, parseParameterList, type JobCreateRequest } from '../core/job';
+import { formatParameterList, jobNameSchema, parameterTextProblem, parseParameterList, type JobCreateRequest } from '../core/job';
 import { describeEngine, type PresetEngine } from '../core/presetEngines';
 import type { Services } from '../services';
 import type { CommandContext } from './registry';
@@ -140,7 +140,7 @@ async function pickBootFile(codeDir: string): Promise<string | undefined> {
 }
 
 /** Python files under `dir` (a few levels deep), the likeliest boot files first. */
-export async function findPythonFiles(dir: string, maxDepth = 4, limit = 500): Promise<string[]> {
+async function findPythonFiles(dir: string, maxDepth = 4, limit = 500): Promise<string[]> {
   const found: string[] = [];
   const walk = async (folder: string, depth: number): Promise<void> => {
     if (depth > maxDepth || found.length >= limit) return;
@@ -184,22 +184,10 @@ async function askParameters(services: Services, bootFile: string): Promise<JobC
     placeHolder: 'epochs=30 lr=0.01',
     value: previous,
     ignoreFocusOut: true,
-    validateInput: (text) => validateParameters(text),
+    validateInput: parameterTextProblem,
   });
   if (value === undefined) return undefined;
   const parameters = parseParameterList(value);
   await services.context.workspaceState.update(key, formatParameterList(parameters));
   return parameters;
-}
-
-export function validateParameters(text: string): string | undefined {
-  const parameters = parseParameterList(text);
-  const seen = new Set<string>();
-  for (const [index, parameter] of parameters.entries()) {
-    const result = parameterSchema.safeParse(parameter);
-    if (!result.success) return `algorithm.parameters[${index}] (${parameter.name || 'empty'}): ${result.error.issues[0]?.message}`;
-    if (seen.has(parameter.name)) return `algorithm.parameters[${index}]: "${parameter.name}" is given twice`;
-    seen.add(parameter.name);
-  }
-  return undefined;
 }

@@ -4,7 +4,7 @@
  * message names the field and what it allows.
  */
 import { z } from 'zod';
-import { InvalidInputError, invalidInput } from './errors';
+import { InvalidInputError, fieldPath, invalidInput } from './errors';
 import { JOB_PHASES, SECONDARY_PHASES } from './lifecycle';
 
 export const JOB_NAME_RULE = '1 to 64 characters: letters, digits, hyphens (-) and underscores (_)';
@@ -132,23 +132,27 @@ const jobAlgorithmRequestSchema = z
     if (algorithm.id === undefined && algorithm.engine === undefined) {
       ctx.addIssue({ code: 'custom', path: ['engine'], message: 'is required: name a preset engine or an image' });
     }
-    // Parameters, inputs and outputs all become --name flags, so names must not collide.
-    const seen = new Map<string, string>();
-    for (const list of ['inputs', 'outputs', 'parameters'] as const) {
-      algorithm[list]?.forEach((item, index) => {
-        const before = seen.get(item.name);
-        if (before) {
-          ctx.addIssue({
-            code: 'custom',
-            path: [list, index, 'name'],
-            message: `"${item.name}" is already used by ${before}; each flag name may appear once`,
-          });
-        } else {
-          seen.set(item.name, `${list}[${index}]`);
-        }
-      });
-    }
+    for (const collision of flagCollisions(algorithm)) ctx.addIssue({ code: 'custom', ...collision });
   });
+
+type FlagLists = Partial<Record<'inputs' | 'outputs' | 'parameters', ReadonlyArray<{ readonly name: string }>>>;
+
+/** Parameters, inputs and outputs all become --name flags, so a name may appear once among them. */
+function flagCollisions(lists: FlagLists): Array<{ path: [string, number, 'name']; message: string }> {
+  const collisions: Array<{ path: [string, number, 'name']; message: string }> = [];
+  const seen = new Map<string, string>();
+  for (const list of ['inputs', 'outputs', 'parameters'] as const) {
+    lists[list]?.forEach((item, index) => {
+      const before = seen.get(item.name);
+      if (before) {
+        collisions.push({ path: [list, index, 'name'], message: `"${item.name}" is already used by ${before}; each flag name may appear once` });
+      } else {
+        seen.set(item.name, `${list}[${index}]`);
+      }
+    });
+  }
+  return collisions;
+}
 
 const resourceRequestSchema = z.strictObject({
   flavor_id: z.string().min(1).optional(),
@@ -304,6 +308,17 @@ export function parseParameterList(textValue: string): JobParameter[] {
     parameters.push(value === undefined ? { name } : { name, value });
   }
   return parameters;
+}
+
+/** The first problem of hyperparameters typed as text, naming the field, or undefined if they are fine. */
+export function parameterTextProblem(textValue: string): string | undefined {
+  const parameters = parseParameterList(textValue);
+  for (const [index, parameter] of parameters.entries()) {
+    const result = parameterSchema.safeParse(parameter);
+    if (!result.success) return `algorithm.parameters[${index}] (${parameter.name || 'empty'}): ${result.error.issues[0]?.message}`;
+  }
+  const collision = flagCollisions({ parameters })[0];
+  return collision && `algorithm.${fieldPath(collision.path)}: ${collision.message}`;
 }
 
 export function formatParameterList(parameters: readonly JobParameter[]): string {

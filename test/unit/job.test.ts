@@ -3,6 +3,7 @@ import { InvalidInputError } from '../../src/core/errors';
 import {
   formatParameterList,
   parseJobCreateRequest,
+  parameterTextProblem,
   parseParameterList,
   toCreateRequest,
   withLiveDuration,
@@ -91,6 +92,12 @@ describe('hyperparameter text', function () {
       { name: 'note', value: 'two words' },
       { name: 'empty', value: '' },
     ]);
+  });
+
+  it('names the first problem the way the spec validation does', function () {
+    assert.equal(parameterTextProblem('epochs=10 lr=0.01 verbose'), undefined);
+    assert.match(parameterTextProblem('epochs=10 -=3') ?? '', /^algorithm\.parameters\[1\] \(empty\): a parameter name must be/);
+    assert.equal(parameterTextProblem('lr=1 lr=2'), 'algorithm.parameters[1].name: "lr" is already used by parameters[0]; each flag name may appear once');
   });
 
   it('formats back to what parses to the same list', function () {
