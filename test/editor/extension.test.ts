@@ -8,38 +8,18 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { ModelArtsApi } from '../../src/api';
-import type { JobChange, TrainingJob } from '../../src/core/job';
-import { isTerminalPhase } from '../../src/core/lifecycle';
+import { EPOCH_LINE, waitForTerminal, type JobSource } from '../support/jobs';
 
 const EXTENSION_ID = 'modelarts-training.modelarts-training';
-const EPOCH_LINE = /^epoch (\d+) loss \d+\.\d+ acc \d+\.\d+/;
 
 function report(line: string): void {
   const file = process.env.MODELARTS_TEST_LOG;
   if (file) fs.appendFileSync(file, `      · ${line}\n`);
 }
 
-function waitForTerminal(api: ModelArtsApi, id: string, timeoutMs: number): Promise<TrainingJob> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      subscription.dispose();
-      reject(new Error(`job ${id} did not end within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const subscription = api.jobs.onDidChange((change: JobChange) => {
-      if (change.job.metadata.id === id && isTerminalPhase(change.job.status.phase)) {
-        clearTimeout(timer);
-        subscription.dispose();
-        resolve(change.job);
-      }
-    });
-    void api.jobs.get(id).then((job) => {
-      if (job && isTerminalPhase(job.status.phase)) {
-        clearTimeout(timer);
-        subscription.dispose();
-        resolve(job);
-      }
-    });
-  });
+/** The API's jobs as a JobSource for the shared waits. */
+function jobSource(api: ModelArtsApi): JobSource {
+  return { onDidChangeJob: api.jobs.onDidChange, getJob: (id) => api.jobs.get(id) };
 }
 
 async function rejectsNaming(promise: Thenable<unknown>, ...fields: string[]): Promise<void> {
@@ -130,7 +110,7 @@ describe('ModelArts Training in VS Code', function () {
         },
       });
       assert.equal(typeof id, 'string');
-      const job = await waitForTerminal(api, id, 120_000);
+      const job = await waitForTerminal(jobSource(api), id, 120_000);
       assert.equal(job.status.phase, 'Completed', await api.jobs.log(id));
       assert.equal(job.algorithm.code_dir, workspaceFolder() + path.sep);
       assert.equal(job.metadata.description, 'created by the editor suite');

@@ -5,7 +5,13 @@ import * as path from 'node:path';
 import { waitForEvent } from '../../src/core/events';
 import type { JobChange, TrainingJob } from '../../src/core/job';
 import { isTerminalPhase } from '../../src/core/lifecycle';
-import type { TrainingEngine } from '../../src/engine/trainingEngine';
+import type { Event } from '../../src/core/events';
+
+/** What job waits need: the engine, or the public API seen through `jobSource(api)`. */
+export interface JobSource {
+  readonly onDidChangeJob: Event<JobChange>;
+  getJob(id: string): Promise<TrainingJob | undefined>;
+}
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 export const DIGITS_DIR = path.join(REPO_ROOT, 'examples', 'digits');
@@ -38,7 +44,7 @@ export function removeFolders(): void {
 
 /** Waits until the job satisfies `predicate`, checking the current state first, then each change. */
 export async function waitForJob(
-  engine: TrainingEngine,
+  engine: JobSource,
   id: string,
   predicate: (job: TrainingJob) => boolean,
   timeoutMs: number,
@@ -67,6 +73,6 @@ export async function waitForJob(
   }
 }
 
-export function waitForTerminal(engine: TrainingEngine, id: string, timeoutMs = 120_000): Promise<TrainingJob> {
+export function waitForTerminal(engine: JobSource, id: string, timeoutMs = 120_000): Promise<TrainingJob> {
   return waitForJob(engine, id, (job) => isTerminalPhase(job.status.phase), timeoutMs, 'a terminal phase');
 }
