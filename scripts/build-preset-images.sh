@@ -47,7 +47,7 @@ build_one() {
     return 0
   fi
   log "building preset image $IMAGE (recipe $hash${have:+, was $have}); this takes a few minutes"
-  apt_install mmdebstrap eatmydata ca-certificates
+  apt_install "${IMAGE_BUILD_PACKAGES[@]}"
   local packages; packages=$(grep -vE '^\s*(#|$)' "$dir/packages.txt" | paste -sd, -)
   local mirrors=(); mapfile -t mirrors < <(mirror_args)
   local started=$SECONDS

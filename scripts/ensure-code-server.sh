@@ -17,7 +17,7 @@ if [ -f "$bin" ] && [ -f "$dir/.installed" ]; then
 fi
 
 log "installing code-server $version into $dir (about two minutes, once)"
-apt_install build-essential python3 pkg-config libkrb5-dev libsecret-1-dev ripgrep ca-certificates
+apt_install "${CODE_SERVER_PACKAGES[@]}"
 
 rg_version=13.0.0-10
 rg_cache="$(node -p 'require("os").tmpdir()')/vscode-ripgrep-cache-1.15.11"

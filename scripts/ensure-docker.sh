@@ -16,7 +16,7 @@ fi
 
 if ! command -v dockerd >/dev/null 2>&1; then
   log "installing docker.io from Debian"
-  apt_install docker.io
+  apt_install "${DOCKER_PACKAGES[@]}"
 fi
 
 # A systemd machine: let the service manager own the daemon.

@@ -6,6 +6,12 @@ as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
 }
 
+# The Debian packages each part of the set-up needs; setup.sh installs their union in one apt run.
+DOCKER_PACKAGES=(docker.io)
+IMAGE_BUILD_PACKAGES=(mmdebstrap eatmydata debian-archive-keyring ca-certificates)
+CODE_SERVER_PACKAGES=(build-essential python3 pkg-config libkrb5-dev libsecret-1-dev ripgrep ca-certificates)
+BROWSER_PACKAGES=(chromium)
+
 apt_updated=""
 apt_install() {
   local missing=()
