@@ -99,7 +99,7 @@ export interface TaskPlacement {
  */
 export function containerEnvironment(job: Pick<TrainingJob, 'algorithm'>, placement: TaskPlacement): Record<string, string> {
   const hosts = taskNames(placement.nodeCount).map((task) => taskHostName(placement.jobId, task));
-  const workspace = containerCodeDir(job.algorithm.code_dir);
+  const workspace = job.algorithm.code_dir ? containerCodeDir(job.algorithm.code_dir) : MA_JOB_DIR;
   return {
     MA_HOME,
     MA_JOB_DIR,
@@ -122,5 +122,5 @@ export function containerEnvironment(job: Pick<TrainingJob, 'algorithm'>, placem
 
 /** Working directory of the boot process: the job's `working_dir`, else its code folder. */
 export function containerWorkingDir(algorithm: Pick<TrainingJob['algorithm'], 'code_dir' | 'working_dir'>): string {
-  return algorithm.working_dir || containerCodeDir(algorithm.code_dir);
+  return algorithm.working_dir || (algorithm.code_dir ? containerCodeDir(algorithm.code_dir) : MA_JOB_DIR);
 }

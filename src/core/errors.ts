@@ -45,6 +45,13 @@ export class NotFoundError extends ModelArtsError {
   }
 }
 
+/** An action the object's current state does not allow (stop a finished job, delete a running one). */
+export class InvalidStateError extends ModelArtsError {
+  constructor(message: string) {
+    super(message, 'ModelArts.InvalidState');
+  }
+}
+
 export class EngineUnavailableError extends ModelArtsError {
   constructor(
     readonly engine: string,

@@ -26,29 +26,47 @@ function cpuFlavor(cores: number, gib: number, maxNodes: number): Flavor {
   };
 }
 
+function gpuFlavor(gpus: number, cores: number, gib: number): Flavor {
+  return {
+    flavor_id: `modelarts.local.gpu.${gpus}g.${cores}u${gib}g`,
+    flavor_name: `GPU: ${gpus} GPU${gpus > 1 ? 's' : ''} | CPU: ${cores} vCPUs | ${gib} GiB`,
+    flavor_type: 'GPU',
+    cpu_cores: cores,
+    memory_gib: gib,
+    gpu_count: gpus,
+    max_num: 1,
+  };
+}
+
 export const LOCAL_FLAVORS: readonly Flavor[] = [
   cpuFlavor(1, 2, 4),
   cpuFlavor(2, 4, 4),
   cpuFlavor(2, 8, 4),
   cpuFlavor(4, 16, 4),
   cpuFlavor(8, 32, 2),
+  gpuFlavor(1, 4, 16),
+  gpuFlavor(2, 8, 32),
 ];
 
 export interface MachineResources {
   readonly cpus: number;
   readonly memoryBytes: number;
+  /** GPUs the Docker engine can hand to containers (0 without the NVIDIA runtime). */
+  readonly gpus?: number;
 }
 
 const GIB = 1024 ** 3;
 
-/** Flavors whose one node fits the machine. Memory is compared with a little slack for the kernel. */
+/** Flavors whose one node fits the machine (GPU flavors only where the engine has GPUs). Memory is compared with a little slack for the kernel. */
 export function flavorsThatFit(machine: MachineResources, flavors: readonly Flavor[] = LOCAL_FLAVORS): Flavor[] {
-  return flavors.filter((f) => f.cpu_cores <= machine.cpus && f.memory_gib * GIB <= machine.memoryBytes * 1.02);
+  return flavors.filter(
+    (f) => f.cpu_cores <= machine.cpus && f.memory_gib * GIB <= machine.memoryBytes * 1.02 && f.gpu_count <= (machine.gpus ?? 0),
+  );
 }
 
 /** The default: the largest fitting flavor up to 2 vCPUs and 8 GiB, so a laptop keeps some room. */
 export function defaultFlavor(machine: MachineResources, flavors: readonly Flavor[] = LOCAL_FLAVORS): Flavor | undefined {
-  const fitting = flavorsThatFit(machine, flavors).filter((f) => f.cpu_cores <= 2 && f.memory_gib <= 8);
+  const fitting = flavorsThatFit(machine, flavors).filter((f) => f.gpu_count === 0 && f.cpu_cores <= 2 && f.memory_gib <= 8);
   return fitting.at(-1) ?? flavorsThatFit(machine, flavors)[0];
 }
 

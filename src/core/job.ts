@@ -7,6 +7,15 @@ import { z } from 'zod';
 import { InvalidInputError, fieldPath, invalidInput } from './errors';
 import { JOB_PHASES, SECONDARY_PHASES } from './lifecycle';
 
+/** ModelArts' high-reliability annotation: how many times a failed job is restarted (0 to 3). */
+export const RETRY_ANNOTATION = 'fault-tolerance/job-retry-num';
+
+/** How many automatic restarts the job asked for. */
+export function retryLimit(job: { readonly metadata: { readonly annotations: Readonly<Record<string, string>> } }): number {
+  const value = Number(job.metadata.annotations[RETRY_ANNOTATION] ?? 0);
+  return Number.isInteger(value) && value > 0 ? Math.min(value, 3) : 0;
+}
+
 export const JOB_NAME_RULE = '1 to 64 characters: letters, digits, hyphens (-) and underscores (_)';
 const JOB_NAME_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 /** Hyperparameter and input/output names become `--name=value` flags and folder names. */
@@ -69,6 +78,11 @@ export const outputSchema = z.strictObject({
   local_dir: z.string().optional(),
   /** Where the output is delivered when the job ends. Locally it may be left out: the output stays with the job. */
   remote: z.strictObject({ obs: obsLocationSchema }).optional(),
+  /**
+   * The console's "Predownload": before the job starts, the output location's existing content
+   * (checkpoints) is downloaded into the output folder, so a copied job resumes (incremental training).
+   */
+  predownload: z.boolean({ error: 'must be true or false' }).optional(),
 });
 export type JobOutput = z.output<typeof outputSchema>;
 
@@ -133,6 +147,11 @@ const jobAlgorithmRequestSchema = z
       ctx.addIssue({ code: 'custom', path: ['engine'], message: 'is required: name a preset engine or an image' });
     }
     for (const collision of flagCollisions(algorithm)) ctx.addIssue({ code: 'custom', ...collision });
+    algorithm.outputs?.forEach((output, index) => {
+      if (output.predownload && !output.remote) {
+        ctx.addIssue({ code: 'custom', path: ['outputs', index, 'predownload'], message: 'needs remote.obs.obs_url: it downloads that location before the job starts' });
+      }
+    });
   });
 
 type FlagLists = Partial<Record<'inputs' | 'outputs' | 'parameters', ReadonlyArray<{ readonly name: string }>>>;
@@ -170,7 +189,15 @@ export const jobCreateRequestSchema = z.strictObject({
     {
       name: jobNameSchema,
       description: z.string({ error: 'must be text' }).max(256, { error: 'must be at most 256 characters' }).optional(),
-      annotations: z.record(z.string(), z.string({ error: 'must be text' })).optional(),
+      annotations: z
+        .record(z.string(), z.string({ error: 'must be text' }))
+        .superRefine((annotations, ctx) => {
+          const retries = annotations[RETRY_ANNOTATION];
+          if (retries !== undefined && !/^[0-3]$/.test(retries)) {
+            ctx.addIssue({ code: 'custom', path: [RETRY_ANNOTATION], message: 'must be a whole number from 0 to 3 (automatic restarts after a failure)' });
+          }
+        })
+        .optional(),
       workspace_id: z.string().optional(),
     },
     { error: (issue) => (issue.input === undefined ? 'is required' : 'must be an object') },
@@ -239,9 +266,9 @@ export const trainingJobSchema = z.object({
   algorithm: z.object({
     id: z.string().optional(),
     name: z.string().optional(),
-    /** Host folder (locally) or storage URL (on ModelArts), ending in "/". */
+    /** Host folder (locally) or storage URL (on ModelArts), ending in "/"; empty for a custom image without code. */
     code_dir: z.string(),
-    /** Full path of the boot file, inside code_dir. */
+    /** Full path of the boot file, inside code_dir; empty when a custom image's command starts the job. */
     boot_file: z.string(),
     command: z.string().optional(),
     parameters: z.array(parameterSchema).default([]),
@@ -283,18 +310,25 @@ export function toCreateRequest(job: TrainingJob): ValidJobCreateRequest {
       ...(Object.keys(metadata.annotations).length ? { annotations: { ...metadata.annotations } } : {}),
     },
     algorithm: {
-      code_dir: algorithm.code_dir,
-      boot_file: algorithm.boot_file,
+      ...(algorithm.code_dir ? { code_dir: algorithm.code_dir } : {}),
+      ...(algorithm.boot_file ? { boot_file: algorithm.boot_file } : {}),
       ...(algorithm.command ? { command: algorithm.command } : {}),
       parameters: algorithm.parameters.map((p) => ({ ...p })),
       ...(algorithm.inputs.length ? { inputs: algorithm.inputs.map((i) => structuredClone(i)) } : {}),
       ...(algorithm.outputs.length ? { outputs: algorithm.outputs.map((o) => structuredClone(o)) } : {}),
-      engine: { ...algorithm.engine },
+      engine: engineRequest(algorithm.engine),
       ...(algorithm.working_dir ? { working_dir: algorithm.working_dir } : {}),
       ...(Object.keys(algorithm.environments).length ? { environments: { ...algorithm.environments } } : {}),
     },
     spec: { resource: { flavor_id: spec.resource.flavor_id, node_count: spec.resource.node_count } },
   };
+}
+
+/** A preset engine by name and version (portable between engines), else the custom image. */
+export function engineRequest(engine: TrainingJob['algorithm']['engine']): EngineRef {
+  return engine.engine_name && engine.engine_version
+    ? { engine_name: engine.engine_name, engine_version: engine.engine_version }
+    : { image_url: engine.image_url };
 }
 
 /** `--name=value` hyperparameters as a user types them: `epochs=10 lr=0.01 verbose`. */

@@ -73,3 +73,18 @@ export function isActionAllowed(action: JobAction, phase: JobPhase): boolean {
 export function allowedActions(phase: JobPhase): JobAction[] {
   return JOB_ACTIONS.filter((action) => isActionAllowed(action, phase));
 }
+
+const ACTION_WORDS: Readonly<Record<JobAction, string>> = {
+  stop: 'stopped',
+  delete: 'deleted',
+  copy: 'copied',
+  saveAsAlgorithm: 'saved as an algorithm',
+  showLogs: 'shown',
+  showEvents: 'shown',
+};
+
+/** Why `action` is refused in `phase`, in the console's words, or undefined when it is allowed. */
+export function actionRefusal(action: JobAction, phase: JobPhase, jobName: string): string | undefined {
+  if (isActionAllowed(action, phase)) return undefined;
+  return `Training job ${jobName} is ${phase}; it can be ${ACTION_WORDS[action]} only while ${ACTION_PHASES[action].join(', ').replace(/, ([^,]*)$/, ' or $1')}.`;
+}

@@ -2,6 +2,7 @@
  * The one interface that hides which engine runs a job: the local Docker engine now, the ModelArts
  * cloud later. The UI talks only to this.
  */
+import type { Algorithm } from '../core/algorithm';
 import type { Disposable, Event } from '../core/events';
 import type { Flavor } from '../core/flavors';
 import type { JobChange, TrainingJob } from '../core/job';
@@ -18,6 +19,26 @@ export interface CreateJobOptions {
   readonly signal?: AbortSignal;
   /** Steps of the creation, for a progress indicator. */
   readonly onProgress?: (message: string) => void;
+}
+
+export interface StopJobOptions {
+  /** Stop waiting for the job to end (the stop itself still goes on). */
+  readonly signal?: AbortSignal;
+}
+
+export interface DeleteJobOptions {
+  /** Also delete what the job uploaded to its outputs' store locations (kept by default). */
+  readonly deleteOutputs?: boolean;
+}
+
+export interface CopyJobOptions extends CreateJobOptions {
+  /** Name of the copy; by default the original's name with a `-copy` suffix, made unique. */
+  readonly name?: string;
+}
+
+export interface AlgorithmChange {
+  readonly kind: 'created' | 'updated' | 'deleted';
+  readonly algorithm: Algorithm;
 }
 
 export interface FollowLogOptions {
@@ -45,6 +66,29 @@ export interface TrainingEngine extends Disposable {
    * then creates and starts the job. Resolves once the job exists, without waiting for it to end.
    */
   createJob(request: unknown, options?: CreateJobOptions): Promise<TrainingJob>;
+
+  /**
+   * Stops a Creating, Pending or Running job (SIGTERM, a grace period, then a kill) and resolves
+   * with the job once it is Terminated (or ended otherwise meanwhile). Throws InvalidStateError in
+   * other phases.
+   */
+  stopJob(id: string, options?: StopJobOptions): Promise<TrainingJob>;
+  /** Deletes a job in a terminal phase with its containers, staging and logs; throws InvalidStateError otherwise. */
+  deleteJob(id: string, options?: DeleteJobOptions): Promise<void>;
+  /** Creates a new job from the old one's spec under a new unique name. */
+  copyJob(id: string, options?: CopyJobOptions): Promise<TrainingJob>;
+
+  readonly onDidChangeAlgorithm: Event<AlgorithmChange>;
+  /** Every algorithm, newest first. */
+  listAlgorithms(): Promise<Algorithm[]>;
+  getAlgorithm(id: string): Promise<Algorithm | undefined>;
+  /** Validates (InvalidInputError naming each field) and saves a new algorithm. */
+  createAlgorithm(request: unknown): Promise<Algorithm>;
+  /** Replaces the algorithm's metadata description and job_config with the request's. */
+  updateAlgorithm(id: string, request: unknown): Promise<Algorithm>;
+  deleteAlgorithm(id: string): Promise<void>;
+  /** "Save As Algorithm": an algorithm from the job's code, boot file, engine, parameters, inputs and outputs. */
+  saveJobAsAlgorithm(jobId: string, options?: { readonly name?: string; readonly description?: string }): Promise<Algorithm>;
 
   /** The job's events, oldest first. */
   listEvents(id: string): Promise<JobEvent[]>;

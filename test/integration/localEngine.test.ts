@@ -7,27 +7,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Docker from 'dockerode';
 import { InvalidInputError } from '../../src/core/errors';
-import type { JobCreateRequest } from '../../src/core/job';
-import type { Logger } from '../../src/core/logger';
 import { LABELS } from '../../src/engine/local/docker';
 import { LocalEngine } from '../../src/engine/local/localEngine';
-import { DIGITS_DIR, EPOCH_LINE, PRESET_ENGINE, makeFolder, removeFolders, waitForJob, waitForTerminal } from '../support/jobs';
+import { DIGITS_DIR, EPOCH_LINE, PRESET_ENGINE, containersOf, jobRequest as request, makeFolder, recordingLogger, removeFolders, waitForJob, waitForTerminal } from '../support/jobs';
 
 const docker = new Docker();
 
-function recordingLogger(): Logger & { lines: string[] } {
-  const lines: string[] = [];
-  const push = (level: string) => (message: string | Error) => lines.push(`${level} ${String(message)}`);
-  return { lines, debug: push('debug'), info: push('info'), warn: push('warn'), error: push('error') };
-}
-
-function request(name: string, codeDir: string, bootFile: string, parameters: JobCreateRequest['algorithm']['parameters'] = []): JobCreateRequest {
-  return { kind: 'job', metadata: { name }, algorithm: { code_dir: codeDir, boot_file: bootFile, engine: { ...PRESET_ENGINE }, parameters } };
-}
-
-function containersOf(engine: LocalEngine): Promise<Docker.ContainerInfo[]> {
-  return docker.listContainers({ all: true, filters: { label: [`${LABELS.store}=${engine.storeId}`] } });
-}
 
 describe('LocalEngine (real Docker)', function () {
   let dataDir: string;

@@ -3,7 +3,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { waitForEvent } from '../../src/core/events';
-import type { JobChange, TrainingJob } from '../../src/core/job';
+import Docker from 'dockerode';
+import type { JobChange, JobCreateRequest, TrainingJob } from '../../src/core/job';
+import type { Logger } from '../../src/core/logger';
+import { LABELS } from '../../src/engine/local/docker';
 import { isTerminalPhase } from '../../src/core/lifecycle';
 import type { Event } from '../../src/core/events';
 
@@ -75,4 +78,21 @@ export async function waitForJob(
 
 export function waitForTerminal(engine: JobSource, id: string, timeoutMs = 120_000): Promise<TrainingJob> {
   return waitForJob(engine, id, (job) => isTerminalPhase(job.status.phase), timeoutMs, 'a terminal phase');
+}
+
+/** A logger that keeps what it was told, for assertions. */
+export function recordingLogger(): Logger & { lines: string[] } {
+  const lines: string[] = [];
+  const push = (level: string) => (message: string | Error) => lines.push(`${level} ${String(message)}`);
+  return { lines, debug: push('debug'), info: push('info'), warn: push('warn'), error: push('error') };
+}
+
+/** The smallest request for a job of the preset engine. */
+export function jobRequest(name: string, codeDir: string, bootFile: string, parameters: JobCreateRequest['algorithm']['parameters'] = []): JobCreateRequest {
+  return { kind: 'job', metadata: { name }, algorithm: { code_dir: codeDir, boot_file: bootFile, engine: { ...PRESET_ENGINE }, parameters } };
+}
+
+/** Every container of an engine's store (its `storeId`). */
+export function containersOf(engine: { readonly storeId: string }, docker = new Docker()): Promise<Docker.ContainerInfo[]> {
+  return docker.listContainers({ all: true, filters: { label: [`${LABELS.store}=${engine.storeId}`] } });
 }

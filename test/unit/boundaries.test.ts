@@ -7,8 +7,10 @@ import { InvalidInputError } from '../../src/core/errors';
 import { LOCAL_FLAVORS, defaultFlavor, flavorsThatFit } from '../../src/core/flavors';
 import { parseJobCreateRequest } from '../../src/core/job';
 import type { PresetEngine } from '../../src/core/presetEngines';
-import { dockerOptions } from '../../src/engine/local/docker';
-import { planLocalJob } from '../../src/engine/local/jobPlanner';
+import { dockerOptions, reportedGpus } from '../../src/engine/local/docker';
+import { planLocalJob, type PlanContext } from '../../src/engine/local/jobPlanner';
+import { FolderStore } from '../../src/storage/folderStore';
+import { createStoreResolver } from '../../src/storage/storeResolver';
 import { makeFolder, removeFolders } from '../support/jobs';
 
 const GIB = 1024 ** 3;
@@ -39,7 +41,15 @@ describe('local flavors', function () {
     assert.equal(defaultFlavor(laptop)?.flavor_id, 'modelarts.local.cpu.2u4g');
     assert.equal(defaultFlavor({ cpus: 16, memoryBytes: 64 * GIB })?.flavor_id, 'modelarts.local.cpu.2u8g');
     assert.equal(defaultFlavor({ cpus: 1, memoryBytes: 1 * GIB }), undefined);
-    assert.ok(LOCAL_FLAVORS.every((f) => /^modelarts\.local\.cpu\.\d+u\d+g$/.test(f.flavor_id)));
+    // GPU flavors only where the engine reports GPUs, and never as the default.
+    assert.ok(!flavorsThatFit({ cpus: 16, memoryBytes: 64 * GIB }).some((f) => f.flavor_type === 'GPU'));
+    const gpuBox = { cpus: 16, memoryBytes: 64 * GIB, gpus: 1 };
+    assert.deepEqual(flavorsThatFit(gpuBox).filter((f) => f.flavor_type === 'GPU').map((f) => f.flavor_id), ['modelarts.local.gpu.1g.4u16g']);
+    assert.equal(defaultFlavor(gpuBox)?.flavor_type, 'CPU');
+    assert.equal(reportedGpus({ NCPU: 8, MemTotal: 1, Runtimes: { runc: {}, nvidia: {} } }), 1);
+    assert.equal(reportedGpus({ NCPU: 8, MemTotal: 1, GenericResources: [{ DiscreteResourceSpec: { Kind: 'NVIDIA-GPU', Value: 2 } }] }), 2);
+    assert.equal(reportedGpus({ NCPU: 8, MemTotal: 1, Runtimes: { runc: {} } }), 0);
+    assert.ok(LOCAL_FLAVORS.every((f) => /^modelarts\.local\.(cpu|gpu\.\d+g)\.\d+u\d+g$/.test(f.flavor_id)));
   });
 });
 
@@ -67,7 +77,18 @@ describe('local job planning', function () {
     run_user: '1000',
     image_info: { cpu_image_url: 'modelarts-training/pytorch:1.13-cpu', image_version: 'x' },
   };
-  const context = { id: 'job-1', now: 42, engines: [engine], flavors: LOCAL_FLAVORS.slice(0, 2), defaultFlavor: LOCAL_FLAVORS[1] };
+  const resolver = createStoreResolver({ folderStore: new FolderStore(os.tmpdir()) });
+  const context: PlanContext = {
+    id: 'job-1',
+    now: 42,
+    engines: [engine],
+    flavors: LOCAL_FLAVORS.slice(0, 2),
+    defaultFlavor: LOCAL_FLAVORS[1],
+    capacity: { cpus: 4, memoryGib: 16 },
+    getAlgorithm: () => undefined,
+    resolveStore: (url, field) => resolver.resolve(url, field),
+    checkImage: async (image) => [`no image ${image}`],
+  };
   const code = makeFolder('plan');
   after(removeFolders);
   fs.mkdirSync(path.join(code, 'src'));
@@ -99,7 +120,7 @@ describe('local job planning', function () {
             code_dir: 'relative/code',
             boot_file: 'train.py',
             engine: { engine_id: 'mindspore-2' },
-            inputs: [{ name: 'data_url', remote: { obs: { obs_url: 'obs://b1b/d/' } } }],
+            inputs: [{ name: 'data_url', remote: { obs: { obs_url: 'https://b1b/d/' } } }],
           },
           spec: { resource: { flavor_id: 'modelarts.local.cpu.8u32g', node_count: 2 } },
         }),
@@ -110,9 +131,8 @@ describe('local job planning', function () {
         assert.deepEqual(error.fields.sort(), [
           'algorithm.code_dir',
           'algorithm.engine.engine_id',
-          'algorithm.inputs',
+          'algorithm.inputs[0].remote.obs.obs_url',
           'spec.resource.flavor_id',
-          'spec.resource.node_count',
         ]);
         assert.match(error.message, /installed: PyTorch 1\.13-cpu \(pytorch-1\.13-cpu\)/);
         return true;

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { JOB_PHASES, allowedActions, canTransition, isActionAllowed, isTerminalPhase } from '../../src/core/lifecycle';
+import { JOB_PHASES, actionRefusal, allowedActions, canTransition, isActionAllowed, isTerminalPhase } from '../../src/core/lifecycle';
 
 describe('job life cycle', function () {
   it('allows stop only while Creating, Pending or Running, as the ModelArts console does', function () {
@@ -34,5 +34,13 @@ describe('job life cycle', function () {
   it('lists the actions of a phase', function () {
     assert.deepEqual(allowedActions('Running'), ['stop', 'copy', 'saveAsAlgorithm', 'showLogs', 'showEvents']);
     assert.deepEqual(allowedActions('Completed'), ['delete', 'copy', 'saveAsAlgorithm', 'showLogs', 'showEvents']);
+  });
+});
+
+describe('refusals in the console\'s words', function () {
+  it('names the phase and the phases that allow the action', function () {
+    assert.equal(actionRefusal('stop', 'Running', 'a'), undefined);
+    assert.equal(actionRefusal('stop', 'Completed', 'digits-1'), 'Training job digits-1 is Completed; it can be stopped only while Creating, Pending or Running.');
+    assert.equal(actionRefusal('delete', 'Pending', 'x'), 'Training job x is Pending; it can be deleted only while Failed, Completed, Terminated or Abnormal.');
   });
 });

@@ -24,7 +24,7 @@ function record(id: string, createTime: number): JobRecord {
       spec: { resource: { flavor_id: 'f', node_count: 1 } },
       status: { phase: 'Pending', secondary_phase: 'Pending', duration: 0, start_time: 0, tasks: ['worker-0'], task_statuses: [], running_records: [] },
     },
-    local: { containers: {}, outputDirs: {} },
+    local: { containers: {}, outputDirs: {}, inputDirs: {}, admitted: false, attempt: 0 },
   };
 }
 

@@ -89,7 +89,22 @@ export const dockerInfoSchema = z.looseObject({
   NCPU: z.number(),
   MemTotal: z.number(),
   Runtimes: z.record(z.string(), z.unknown()).optional(),
+  /** Resources dockerd advertises (`--node-generic-resource NVIDIA-GPU=<id>`), one entry per GPU. */
+  GenericResources: z
+    .array(z.looseObject({ DiscreteResourceSpec: z.looseObject({ Kind: z.string(), Value: z.number() }).optional(), NamedResourceSpec: z.looseObject({ Kind: z.string(), Value: z.string() }).optional() }))
+    .nullish(),
 });
+
+/** GPUs an engine reports: its advertised NVIDIA-GPU resources, else one if it has the NVIDIA runtime. */
+export function reportedGpus(info: z.output<typeof dockerInfoSchema>): number {
+  let count = 0;
+  for (const resource of info.GenericResources ?? []) {
+    if (resource.NamedResourceSpec?.Kind === 'NVIDIA-GPU') count += 1;
+    if (resource.DiscreteResourceSpec?.Kind === 'NVIDIA-GPU') count += resource.DiscreteResourceSpec.Value;
+  }
+  if (count === 0 && info.Runtimes && 'nvidia' in info.Runtimes) count = 1;
+  return count;
+}
 
 export const imageSummarySchema = z.looseObject({
   Id: z.string(),

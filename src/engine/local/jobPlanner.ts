@@ -8,11 +8,18 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { outputLocalDir, taskNames } from '../../core/contract';
+import type { Algorithm, ValidAlgorithmCreateRequest } from '../../core/algorithm';
+import { inputLocalDir, outputLocalDir, taskNames } from '../../core/contract';
 import { InvalidInputError, type FieldIssue } from '../../core/errors';
 import { findFlavor, type Flavor } from '../../core/flavors';
-import type { TrainingJob, ValidJobCreateRequest } from '../../core/job';
+import type { JobInput, JobOutput, TrainingJob, ValidJobCreateRequest } from '../../core/job';
 import { describeEngine, matchPresetEngine, type PresetEngine } from '../../core/presetEngines';
+import type { StoreLocation } from '../../storage/objectStore';
+
+export interface Capacity {
+  readonly cpus: number;
+  readonly memoryGib: number;
+}
 
 export interface PlanContext {
   readonly id: string;
@@ -21,45 +28,65 @@ export interface PlanContext {
   /** Flavors that fit this machine. */
   readonly flavors: readonly Flavor[];
   readonly defaultFlavor: Flavor | undefined;
+  /** What the engine may run at once; a job needing more can never start. */
+  readonly capacity: Capacity;
+  readonly getAlgorithm: (id: string) => Algorithm | undefined;
+  /** Maps obs:// and s3:// URLs to a store; throws InvalidInputError naming the field. */
+  readonly resolveStore: (url: string, field: string) => StoreLocation;
+  /** Problems that keep an image from running training jobs (missing, no UID 1000, no Python). */
+  readonly checkImage: (image: string) => Promise<string[]>;
+}
+
+/** Where an input's data comes from: a folder on this machine (bound read-only) or a store. */
+export type InputSource = { readonly kind: 'folder'; readonly hostDir: string } | { readonly kind: 'store'; readonly location: StoreLocation };
+
+export interface PlannedInput {
+  readonly name: string;
+  readonly localDir: string;
+  readonly source: InputSource;
 }
 
 export interface LocalJobPlan {
   readonly job: TrainingJob;
-  readonly image: string;
   readonly flavor: Flavor;
-  /** Host folder of the code, without a trailing separator. */
-  readonly codeDir: string;
+  /** Host folder of the code, without a trailing separator; undefined for a custom image without code. */
+  readonly codeDir: string | undefined;
+  readonly inputs: readonly PlannedInput[];
 }
 
 export const DEFAULT_OUTPUT = 'train_url';
 
+type Problem = (field: string, message: string) => void;
+
 export async function planLocalJob(request: ValidJobCreateRequest, context: PlanContext): Promise<LocalJobPlan> {
   const issues: FieldIssue[] = [];
-  const problem = (field: string, message: string) => issues.push({ field, message });
-  const { algorithm, metadata } = request;
+  const problem: Problem = (field, message) => issues.push({ field, message });
+  const { metadata } = request;
+  const saved = request.algorithm.id === undefined ? undefined : context.getAlgorithm(request.algorithm.id);
+  if (request.algorithm.id !== undefined && !saved) {
+    problem('algorithm.id', `no algorithm with id "${request.algorithm.id}" exists (it may have been deleted)`);
+  }
+  const algorithm = saved ? fromAlgorithm(request.algorithm, saved, problem) : request.algorithm;
+  const origin = saved ? ` (from algorithm ${saved.metadata.name})` : '';
 
-  if (algorithm.id !== undefined) {
-    problem('algorithm.id', 'jobs from saved algorithms are not supported by the local engine yet; give code_dir and boot_file');
-  }
   if (algorithm.local_code_dir !== undefined) {
-    problem('algorithm.local_code_dir', `is not supported by the local engine; code is placed under ${'${MA_JOB_DIR}'}/<code folder>`);
+    problem('algorithm.local_code_dir', 'is not supported by the local engine; code is placed under ${MA_JOB_DIR}/<code folder>');
   }
-  if (algorithm.inputs?.length) {
-    problem('algorithm.inputs', 'the local engine cannot stage inputs from object storage yet; read data from the code folder or a path parameter');
-  }
-  algorithm.outputs?.forEach((output, index) => {
-    if (output.remote) {
-      problem(`algorithm.outputs[${index}].remote`, 'the local engine keeps outputs with the job and cannot upload them yet; leave remote out');
-    }
-  });
   if (algorithm.working_dir !== undefined && !algorithm.working_dir.startsWith('/')) {
     problem('algorithm.working_dir', 'must be an absolute path inside the container');
   }
 
-  // Engine: a preset engine installed in the local Docker engine.
+  // Engine: a preset engine installed in the local Docker engine, or any local image.
+  let image: string | undefined;
   let engine: PresetEngine | undefined;
-  if (algorithm.engine?.image_url !== undefined) {
-    problem('algorithm.engine.image_url', 'custom images are not supported by the local engine yet; use a preset engine');
+  const customImage = algorithm.engine?.image_url;
+  if (customImage !== undefined) {
+    const problems = await context.checkImage(customImage);
+    for (const message of problems) problem('algorithm.engine.image_url', message + origin);
+    if (!problems.length) image = customImage;
+    if (algorithm.command === undefined && algorithm.boot_file === undefined) {
+      problem('algorithm.command', 'is required with a custom image: the command that starts training');
+    }
   } else if (algorithm.engine) {
     engine = matchPresetEngine(context.engines, algorithm.engine);
     if (!engine) {
@@ -68,20 +95,19 @@ export async function planLocalJob(request: ValidJobCreateRequest, context: Plan
       problem(
         field,
         context.engines.length
-          ? `unknown engine "${wanted}"; installed: ${context.engines.map((e) => `${describeEngine(e)} (${e.engine_id})`).join(', ')}`
+          ? `unknown engine "${wanted}"${origin}; installed: ${context.engines.map((e) => `${describeEngine(e)} (${e.engine_id})`).join(', ')}`
           : `unknown engine "${wanted}"; no preset engine image is installed (build them with scripts/build-preset-images.sh)`,
       );
+    } else {
+      image = engine.image_info.cpu_image_url;
     }
-  }
-  if (algorithm.command !== undefined && algorithm.engine?.image_url === undefined) {
-    problem('algorithm.command', 'is only used with a custom image (engine.image_url); preset engines run the boot file');
+    if (algorithm.command !== undefined) {
+      problem('algorithm.command', 'is only used with a custom image (engine.image_url); preset engines run the boot file');
+    }
   }
 
   // Resources.
   const nodeCount = request.spec?.resource?.node_count ?? 1;
-  if (nodeCount !== 1) {
-    problem('spec.resource.node_count', 'the local engine runs one node per job for now (distributed training is not supported yet)');
-  }
   if (request.spec?.resource?.pool_id !== undefined) {
     problem('spec.resource.pool_id', 'resource pools exist only on ModelArts; leave it out for the local engine');
   }
@@ -94,21 +120,34 @@ export async function planLocalJob(request: ValidJobCreateRequest, context: Plan
         ? `unknown flavor "${flavorId}"; this machine offers ${context.flavors.map((f) => f.flavor_id).join(', ') || 'none'}`
         : 'no local flavor fits this machine',
     );
+  } else if (nodeCount > flavor.max_num) {
+    problem('spec.resource.node_count', `must be at most ${flavor.max_num} with flavor ${flavor.flavor_id} (got ${nodeCount})`);
+  } else {
+    const cpus = flavor.cpu_cores * nodeCount;
+    const memory = flavor.memory_gib * nodeCount;
+    if (cpus > context.capacity.cpus || memory > context.capacity.memoryGib) {
+      problem(
+        nodeCount > 1 ? 'spec.resource.node_count' : 'spec.resource.flavor_id',
+        `${nodeCount} × ${flavor.flavor_id} needs ${cpus} vCPUs and ${memory} GiB, more than the local capacity of ` +
+          `${context.capacity.cpus} vCPUs and ${context.capacity.memoryGib} GiB; choose a smaller flavor or fewer nodes`,
+      );
+    }
   }
-
-  // Code: a folder on this machine, and a Python boot file inside it.
-  const codeDir = algorithm.code_dir === undefined ? undefined : await checkCodeDir(algorithm.code_dir, problem);
+  // Code: a folder on this machine, and a Python boot file inside it (optional for a custom image's command).
+  const codeDir = algorithm.code_dir === undefined ? undefined : await checkCodeDir(algorithm.code_dir, problem, origin);
   const bootFile =
-    codeDir === undefined || algorithm.boot_file === undefined ? undefined : await checkBootFile(codeDir, algorithm.boot_file, problem);
+    codeDir === undefined || algorithm.boot_file === undefined ? undefined : await checkBootFile(codeDir, algorithm.boot_file, problem, origin);
 
-  if (issues.length || !engine || !flavor || codeDir === undefined || bootFile === undefined) {
+  // Data: inputs staged before the start, outputs delivered after the end.
+  const inputs = await planInputs(algorithm.inputs ?? [], context, problem);
+  const outputs = planOutputs(algorithm.outputs ?? [], context, problem);
+
+  const codeMissing = algorithm.code_dir !== undefined && codeDir === undefined;
+  const bootMissing = algorithm.boot_file !== undefined && bootFile === undefined;
+  if (issues.length || !image || !flavor || codeMissing || bootMissing) {
     throw new InvalidInputError('Training job spec', issues.length ? issues : [{ field: 'algorithm', message: 'is incomplete' }]);
   }
 
-  const outputs = (algorithm.outputs?.length ? algorithm.outputs : [{ name: DEFAULT_OUTPUT }]).map((output) => ({
-    ...output,
-    local_dir: output.local_dir ?? outputLocalDir(output.name),
-  }));
   const job: TrainingJob = {
     kind: 'job',
     metadata: {
@@ -121,17 +160,16 @@ export async function planLocalJob(request: ValidJobCreateRequest, context: Plan
       annotations: { ...(metadata.annotations ?? {}) },
     },
     algorithm: {
-      code_dir: codeDir + path.sep,
-      boot_file: bootFile,
+      ...(saved ? { id: saved.metadata.id, name: saved.metadata.name } : {}),
+      code_dir: codeDir === undefined ? '' : codeDir + path.sep,
+      boot_file: bootFile ?? '',
+      ...(algorithm.command !== undefined ? { command: algorithm.command } : {}),
       parameters: algorithm.parameters ?? [],
-      inputs: [],
+      inputs: inputs.map((input, index) => ({ ...(algorithm.inputs?.[index] as JobInput), local_dir: input.localDir })),
       outputs,
-      engine: {
-        engine_id: engine.engine_id,
-        engine_name: engine.engine_name,
-        engine_version: engine.engine_version,
-        image_url: engine.image_info.cpu_image_url,
-      },
+      engine: engine
+        ? { engine_id: engine.engine_id, engine_name: engine.engine_name, engine_version: engine.engine_version, image_url: image }
+        : { image_url: image },
       ...(algorithm.working_dir ? { working_dir: algorithm.working_dir } : {}),
       environments: { ...(algorithm.environments ?? {}) },
     },
@@ -146,10 +184,148 @@ export async function planLocalJob(request: ValidJobCreateRequest, context: Plan
       running_records: [],
     },
   };
-  return { job, image: engine.image_info.cpu_image_url, flavor, codeDir };
+  return { job, flavor, codeDir, inputs };
 }
 
-async function checkCodeDir(value: string, problem: (field: string, message: string) => void): Promise<string | undefined> {
+type AlgorithmRequest = ValidJobCreateRequest['algorithm'];
+type AlgorithmConfig = ValidAlgorithmCreateRequest['job_config'];
+
+/**
+ * Checks a saved algorithm's job_config against this machine: the code folder and boot file exist,
+ * the engine is installed or the image can run training. Returns the config with absolute paths.
+ */
+export async function checkAlgorithmConfig(
+  config: AlgorithmConfig,
+  context: { readonly engines: readonly PresetEngine[]; readonly checkImage: (image: string) => Promise<string[]>; readonly problem: Problem },
+): Promise<AlgorithmConfig | undefined> {
+  const { problem } = context;
+  const before = { count: 0 };
+  const counting: Problem = (field, message) => {
+    before.count++;
+    problem(field, message);
+  };
+  if (config.engine.image_url !== undefined) {
+    for (const message of await context.checkImage(config.engine.image_url)) counting('engine.image_url', message);
+  } else if (!matchPresetEngine(context.engines, config.engine)) {
+    const wanted = config.engine.engine_id ?? `${config.engine.engine_name} ${config.engine.engine_version}`;
+    counting('engine', `unknown engine "${wanted}"; installed: ${context.engines.map((e) => `${describeEngine(e)} (${e.engine_id})`).join(', ') || 'none'}`);
+  }
+  const relabel: Problem = (field, message) => counting(field.replace(/^algorithm\./, ''), message);
+  const codeDir = config.code_dir === undefined ? undefined : await checkCodeDir(config.code_dir, relabel, '');
+  const bootFile = codeDir === undefined || config.boot_file === undefined ? undefined : await checkBootFile(codeDir, config.boot_file, relabel, '');
+  if (before.count) return undefined;
+  return {
+    ...config,
+    ...(codeDir !== undefined ? { code_dir: codeDir + path.sep } : {}),
+    ...(bootFile !== undefined ? { boot_file: bootFile } : {}),
+  };
+}
+
+/**
+ * A job from a saved algorithm: code, boot file, command and engine come from the algorithm; the
+ * request gives the data for its channels and may override (or, if the algorithm allows, add)
+ * hyperparameters.
+ */
+function fromAlgorithm(request: AlgorithmRequest, saved: Algorithm, problem: Problem): AlgorithmRequest {
+  const config = saved.job_config;
+  for (const field of ['code_dir', 'boot_file', 'command', 'engine'] as const) {
+    if (request[field] !== undefined) problem(`algorithm.${field}`, `comes from algorithm ${saved.metadata.name}; leave it out or create the job without algorithm.id`);
+  }
+  const parameters = config.parameters.map((p) => ({ ...p }));
+  request.parameters?.forEach((given, index) => {
+    const existing = parameters.find((p) => p.name === given.name);
+    if (existing) {
+      if (existing.constraint?.editable === false) problem(`algorithm.parameters[${index}].value`, `"${given.name}" is fixed by algorithm ${saved.metadata.name}`);
+      else existing.value = given.value;
+    } else if (!config.parameters_customization) {
+      problem(`algorithm.parameters[${index}].name`, `algorithm ${saved.metadata.name} does not take "${given.name}"; it takes ${config.parameters.map((p) => p.name).join(', ') || 'no hyperparameters'}`);
+    } else {
+      parameters.push({ ...given });
+    }
+  });
+  parameters.forEach((p) => {
+    if (p.constraint?.required && (p.value === undefined || p.value === '')) problem('algorithm.parameters', `"${p.name}" is required by algorithm ${saved.metadata.name}`);
+  });
+  const inputs = request.inputs ?? [];
+  inputs.forEach((input, index) => {
+    if (!config.inputs.some((channel) => channel.name === input.name)) {
+      problem(`algorithm.inputs[${index}].name`, `algorithm ${saved.metadata.name} has no input "${input.name}"; its inputs: ${config.inputs.map((c) => c.name).join(', ') || 'none'}`);
+    }
+  });
+  for (const channel of config.inputs) {
+    if (!inputs.some((input) => input.name === channel.name)) problem('algorithm.inputs', `give data for input "${channel.name}" of algorithm ${saved.metadata.name} (remote.obs.obs_url)`);
+  }
+  const outputs: JobOutput[] = config.outputs.map((channel) => ({ name: channel.name, ...(channel.description ? { description: channel.description } : {}) }));
+  (request.outputs ?? []).forEach((output, index) => {
+    const at = outputs.findIndex((o) => o.name === output.name);
+    if (at < 0) problem(`algorithm.outputs[${index}].name`, `algorithm ${saved.metadata.name} has no output "${output.name}"; its outputs: ${config.outputs.map((c) => c.name).join(', ') || 'none'}`);
+    else outputs[at] = { ...outputs[at], ...output };
+  });
+  return {
+    ...request,
+    ...(config.code_dir ? { code_dir: config.code_dir } : {}),
+    ...(config.boot_file ? { boot_file: config.boot_file } : {}),
+    ...(config.command ? { command: config.command } : {}),
+    engine: config.engine,
+    parameters,
+    inputs,
+    outputs,
+    ...(request.working_dir ?? config.working_dir ? { working_dir: request.working_dir ?? config.working_dir } : {}),
+    environments: { ...config.environments, ...(request.environments ?? {}) },
+  };
+}
+
+async function planInputs(inputs: readonly JobInput[], context: PlanContext, problem: Problem): Promise<PlannedInput[]> {
+  const planned: PlannedInput[] = [];
+  for (const [index, input] of inputs.entries()) {
+    const field = `algorithm.inputs[${index}]`;
+    const localDir = input.local_dir ?? inputLocalDir(input.name);
+    if (input.local_dir !== undefined && !input.local_dir.startsWith('/')) problem(`${field}.local_dir`, 'must be an absolute path inside the container');
+    if (input.remote.dataset) {
+      problem(`${field}.remote.dataset`, 'datasets by id exist only on ModelArts; give the data location as remote.obs.obs_url');
+      continue;
+    }
+    const url = input.remote.obs?.obs_url ?? '';
+    if (url.startsWith('file://') || url.startsWith('/')) {
+      const hostDir = hostPath(url, `${field}.remote.obs.obs_url`, problem);
+      if (hostDir === undefined) continue;
+      const stat = await fs.promises.stat(hostDir).catch(() => undefined);
+      if (!stat?.isDirectory()) problem(`${field}.remote.obs.obs_url`, `no folder exists at ${hostDir}`);
+      else planned.push({ name: input.name, localDir, source: { kind: 'folder', hostDir: path.resolve(hostDir) } });
+      continue;
+    }
+    try {
+      planned.push({ name: input.name, localDir, source: { kind: 'store', location: context.resolveStore(url, `${field}.remote.obs.obs_url`) } });
+    } catch (error) {
+      reportInvalid(error, problem);
+    }
+  }
+  return planned;
+}
+
+function planOutputs(outputs: readonly JobOutput[], context: PlanContext, problem: Problem): JobOutput[] {
+  const planned = (outputs.length ? outputs : [{ name: DEFAULT_OUTPUT }]).map((output) => ({
+    ...output,
+    local_dir: output.local_dir ?? outputLocalDir(output.name),
+  }));
+  planned.forEach((output, index) => {
+    if (!output.local_dir.startsWith('/')) problem(`algorithm.outputs[${index}].local_dir`, 'must be an absolute path inside the container');
+    if (!output.remote) return;
+    try {
+      context.resolveStore(output.remote.obs.obs_url, `algorithm.outputs[${index}].remote.obs.obs_url`);
+    } catch (error) {
+      reportInvalid(error, problem);
+    }
+  });
+  return planned;
+}
+
+function reportInvalid(error: unknown, problem: Problem): void {
+  if (!(error instanceof InvalidInputError)) throw error;
+  for (const issue of error.issues) problem(issue.field, issue.message);
+}
+
+async function checkCodeDir(value: string, problem: Problem, origin: string): Promise<string | undefined> {
   const field = 'algorithm.code_dir';
   if (/^(obs|s3):\/\//.test(value)) {
     problem(field, 'the local engine runs code from a folder on this machine; object-storage code folders are not supported yet');
@@ -164,7 +340,7 @@ async function checkCodeDir(value: string, problem: (field: string, message: str
   folder = path.resolve(folder);
   const stat = await fs.promises.stat(folder).catch(() => undefined);
   if (!stat) {
-    problem(field, `no folder exists at ${folder}`);
+    problem(field, `no folder exists at ${folder}${origin}`);
     return undefined;
   }
   if (!stat.isDirectory()) {
@@ -174,7 +350,7 @@ async function checkCodeDir(value: string, problem: (field: string, message: str
   return folder;
 }
 
-async function checkBootFile(codeDir: string, value: string, problem: (field: string, message: string) => void): Promise<string | undefined> {
+async function checkBootFile(codeDir: string, value: string, problem: Problem, origin: string): Promise<string | undefined> {
   const field = 'algorithm.boot_file';
   const given = hostPath(value, field, problem);
   if (given === undefined) return undefined;
@@ -186,14 +362,14 @@ async function checkBootFile(codeDir: string, value: string, problem: (field: st
   }
   const stat = await fs.promises.stat(file).catch(() => undefined);
   if (!stat?.isFile()) {
-    problem(field, `no file ${relative.split(path.sep).join('/')} exists in ${codeDir}`);
+    problem(field, `no file ${relative.split(path.sep).join('/')} exists in ${codeDir}${origin}`);
     return undefined;
   }
   return file;
 }
 
 /** A path on this machine, given as a path or a file:// URL. */
-function hostPath(value: string, field: string, problem: (field: string, message: string) => void): string | undefined {
+function hostPath(value: string, field: string, problem: Problem): string | undefined {
   try {
     return value.startsWith('file://') ? fileURLToPath(value) : value;
   } catch {

@@ -14,6 +14,16 @@ export const localStateSchema = z.object({
   containers: z.record(z.string(), z.string()).default({}),
   /** The host folder each output is bound to. */
   outputDirs: z.record(z.string(), z.string()).default({}),
+  /** The host folder each input is bound to (read-only): a local folder or a staged copy in the input cache. */
+  inputDirs: z.record(z.string(), z.string()).default({}),
+  /** The job's own network (distributed jobs), so its tasks resolve each other by host name. */
+  network: z.string().optional(),
+  /** The scheduler let the job start: it holds its share of the local capacity until it ends. */
+  admitted: z.boolean().default(false),
+  /** Automatic restarts so far (fault-tolerance/job-retry-num). */
+  attempt: z.number().int().nonnegative().default(0),
+  /** The first fault of the current attempt; the job ends (or restarts) once every task has exited. */
+  fault: z.object({ kind: z.enum(['failed', 'abnormal']), task: z.string(), reason: z.string() }).optional(),
 });
 export type LocalState = z.output<typeof localStateSchema>;
 

@@ -1,5 +1,8 @@
 /**
- * The local training engine: runs ModelArts training jobs as containers on a Docker engine.
+ * The local training engine: runs ModelArts training jobs as containers on a Docker engine, with
+ * ModelArts' whole life cycle (Creating → Pending/Queuing → Running → Completed, Failed,
+ * Terminated or Abnormal), inputs staged from object storage and outputs delivered to it,
+ * distributed jobs, automatic restarts, algorithms and custom images.
  *
  * Phases follow Docker's event stream (no polling). Each job's changes run one after another
  * through a per-job queue, and every handler is idempotent, because Docker's events may be
@@ -10,27 +13,54 @@ import { createHash, randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
-  MA_JOB_DIR,
-  MA_USER_GID,
-  MA_USER_UID,
-  bootCommand,
-  codeFolderName,
-  containerCodeDir,
-  containerEnvironment,
-  containerWorkingDir,
-  taskHostName,
-} from '../../core/contract';
-import { CancelledError, EngineUnavailableError, NotFoundError, errorMessage } from '../../core/errors';
+  algorithmRequestFromJob,
+  parseAlgorithmCreateRequest,
+  type Algorithm,
+  type ValidAlgorithmCreateRequest,
+} from '../../core/algorithm';
+import { MA_JOB_DIR, MA_USER_UID, codeFolderName, containerCodeDir } from '../../core/contract';
+import {
+  CancelledError,
+  EngineUnavailableError,
+  InvalidInputError,
+  InvalidStateError,
+  NotFoundError,
+  errorMessage,
+} from '../../core/errors';
 import { formatBytes } from '../../core/format';
 import { DisposableStore, Emitter, type Event } from '../../core/events';
-import { defaultFlavor, flavorsThatFit, type Flavor, type MachineResources } from '../../core/flavors';
-import { parseJobCreateRequest, withLiveDuration, type JobChange, type TrainingJob } from '../../core/job';
+import { LOCAL_FLAVORS, defaultFlavor, findFlavor, flavorsThatFit, type Flavor, type MachineResources } from '../../core/flavors';
+import {
+  parseJobCreateRequest,
+  retryLimit,
+  toCreateRequest,
+  withLiveDuration,
+  type JobChange,
+  type TrainingJob,
+} from '../../core/job';
 import { makeEvent, type JobEvent, type JobEventAdded } from '../../core/jobEvent';
-import { canTransition, isTerminalPhase, type JobPhase, type SecondaryPhase } from '../../core/lifecycle';
+import { actionRefusal, canTransition, isTerminalPhase, type JobPhase, type SecondaryPhase } from '../../core/lifecycle';
 import type { Logger } from '../../core/logger';
 import { ENGINE_LABELS, type PresetEngine } from '../../core/presetEngines';
-import type { CreateJobOptions, EngineState, FollowLogOptions, TrainingEngine } from '../trainingEngine';
+import { FolderStore } from '../../storage/folderStore';
+import { InputCache } from '../../storage/inputCache';
+import type { StoreResolver, TransferProgress } from '../../storage/objectStore';
+import { createStoreResolver } from '../../storage/storeResolver';
+import { deletePrefix, downloadPrefix, uploadFolder } from '../../storage/transfer';
+import type {
+  AlgorithmChange,
+  CopyJobOptions,
+  CreateJobOptions,
+  DeleteJobOptions,
+  EngineState,
+  FollowLogOptions,
+  StopJobOptions,
+  TrainingEngine,
+} from '../trainingEngine';
+import { AlgorithmStore } from './algorithmStore';
 import { packCodeFolder } from './codeArchive';
+import { jobNetworkName, taskContainerSpec } from './containerSpec';
+import { buildCustomImage, checkTrainingImage, type BuiltImage, type CustomImageBuild } from './customImages';
 import {
   LABELS,
   MANAGED_BY,
@@ -45,21 +75,30 @@ import {
   imageSummarySchema,
   isDockerStatus,
   parseDocker,
+  reportedGpus,
   type ContainerInspect,
   type DockerEvent,
 } from './docker';
 import { DockerEventStream } from './dockerEvents';
-import { JobStore, type JobRecord } from './jobStore';
+import { checkAlgorithmConfig, planLocalJob, type Capacity, type LocalJobPlan } from './jobPlanner';
+import { JobStore, type JobRecord, type LocalState } from './jobStore';
 import { TaskLogCapture } from './logCapture';
 import { followLogFile } from './logFollower';
-import { planLocalJob } from './jobPlanner';
 
 export interface LocalEngineOptions {
-  /** Folder holding the engine's job records, logs and outputs. */
+  /** Folder holding the engine's job records, logs, outputs, algorithms and input cache. */
   readonly dataDir: string;
   /** As in DOCKER_HOST; empty for Docker's defaults. */
   readonly dockerHost: string;
   readonly logger: Logger;
+  /** Maps obs:// and s3:// URLs to stores; by default every bucket is a folder under `<dataDir>/object-store`. */
+  readonly storeResolver?: StoreResolver;
+  /** What may run at once; by default the Docker machine's CPUs and memory. */
+  readonly capacity?: Partial<Capacity>;
+  /** Seconds between SIGTERM and SIGKILL when a job is stopped. */
+  readonly stopGraceSeconds?: number;
+  /** Most bytes the input cache keeps (least recently used inputs go first). */
+  readonly inputCacheBytes?: number;
   /** How long a die event may wait for the log stream to drain before the phase is final. */
   readonly logDrainMs?: number;
   /** Reconnect back-off bounds. */
@@ -68,6 +107,8 @@ export interface LocalEngineOptions {
 }
 
 const GIB = 1024 ** 3;
+/** The abort reason of a creation the user stopped (as opposed to cancelled). */
+const STOP = Symbol('stop');
 
 export class LocalEngine implements TrainingEngine {
   readonly kind = 'local' as const;
@@ -77,24 +118,38 @@ export class LocalEngine implements TrainingEngine {
   private readonly stateEmitter = this.disposables.register(new Emitter<EngineState>());
   private readonly jobEmitter = this.disposables.register(new Emitter<JobChange>());
   private readonly eventEmitter = this.disposables.register(new Emitter<JobEventAdded>());
+  private readonly algorithmEmitter = this.disposables.register(new Emitter<AlgorithmChange>());
   /** Fires `<job id>/<task>` when a task's log file grew. */
   private readonly logEmitter = this.disposables.register(new Emitter<string>());
   readonly onDidChangeState: Event<EngineState> = this.stateEmitter.event;
   readonly onDidChangeJob: Event<JobChange> = this.jobEmitter.event;
   readonly onDidAddEvent: Event<JobEventAdded> = this.eventEmitter.event;
+  readonly onDidChangeAlgorithm: Event<AlgorithmChange> = this.algorithmEmitter.event;
 
   private readonly docker: Docker;
   private readonly dockerEvents: DockerEventStream;
   private readonly store: JobStore;
+  private readonly algorithms: AlgorithmStore;
+  private readonly resolver: StoreResolver;
+  private readonly inputCache: InputCache;
   /** Labels this engine's containers, so engines with other data folders never touch them. */
   readonly storeId: string;
   private readonly endpoint: string;
   private readonly captures = new Map<string, CaptureHandle>();
   private readonly queues = new Map<string, Promise<unknown>>();
-  /** Jobs this engine is creating right now: reconciliation leaves them to their creator. */
-  private readonly creating = new Set<string>();
+  /** Jobs this engine is creating right now, with the controller that stops their creation. */
+  private readonly creations = new Map<string, AbortController>();
   /** Tasks whose container got a kill signal the engine did not send (`docker kill`, `docker rm -f`). */
-  private readonly externalKills = new Map<string, string>();
+  private readonly externalKills = new Map<string, { readonly signal: string; readonly at: number; daemonStopping?: boolean }>();
+  /** Tasks the engine is stopping itself (a stop, or the other tasks of a failed distributed job). */
+  private readonly engineStops = new Set<string>();
+  /** Input cache entries each live job uses, released when it ends. */
+  private readonly inputPins = new Map<string, Array<() => void>>();
+  /** Cancels output uploads when the engine is disposed. */
+  private readonly shutdown = new AbortController();
+  /** When the connection to Docker was lost: exits after it may be the daemon stopping its containers. */
+  private connectionLostAt: number | undefined;
+  private scheduling: Promise<void> = Promise.resolve();
   private currentState: EngineState;
   private machine: MachineResources | undefined;
   private loaded: Promise<void> | undefined;
@@ -107,9 +162,12 @@ export class LocalEngine implements TrainingEngine {
     this.endpoint = describeDockerHost(options.dockerHost);
     this.currentState = { kind: 'connecting' };
     this.docker = createDockerClient(options.dockerHost);
-    this.store = new JobStore(options.dataDir, (file, error) =>
-      options.logger.warn(`Ignoring a damaged job record ${file}: ${errorMessage(error)}`),
-    );
+    const damaged = (file: string, error: unknown) => options.logger.warn(`Ignoring a damaged record ${file}: ${errorMessage(error)}`);
+    this.store = new JobStore(options.dataDir, damaged);
+    this.algorithms = new AlgorithmStore(options.dataDir, damaged);
+    this.resolver =
+      options.storeResolver ?? createStoreResolver({ folderStore: new FolderStore(path.join(options.dataDir, 'object-store')) });
+    this.inputCache = new InputCache(path.join(options.dataDir, 'input-cache'), { maxBytes: options.inputCacheBytes ?? 20 * GIB });
     this.storeId = createHash('sha256').update(path.resolve(options.dataDir)).digest('hex').slice(0, 16);
     this.reconnectDelay = options.reconnectMinMs ?? 1000;
     this.dockerEvents = this.disposables.register(
@@ -120,6 +178,12 @@ export class LocalEngine implements TrainingEngine {
     this.disposables.register(this.dockerEvents.onEvent((event) => this.onDockerEvent(event)));
     this.disposables.register(
       this.dockerEvents.onEnd((error) => {
+        this.connectionLostAt ??= Date.now();
+        // Kills just before the daemon went away were the daemon stopping its containers, not a user.
+        for (const kill of this.externalKills.values()) if (kill.at >= Date.now() - 15_000) kill.daemonStopping = true;
+        // Log streams broke with the connection; reconciliation reopens them where they stopped.
+        for (const capture of this.captures.values()) capture.stop();
+        this.captures.clear();
         this.setState({ kind: 'unavailable', reason: `lost the connection to Docker (${error.message})`, endpoint: this.endpoint });
         this.scheduleReconnect();
       }),
@@ -141,16 +205,16 @@ export class LocalEngine implements TrainingEngine {
     clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
     try {
-      this.loaded ??= this.store.load();
-      await this.loaded;
+      await this.ensureLoaded();
       const version = parseDocker(dockerVersionSchema, await this.docker.version(), 'GET /version');
       const info = parseDocker(dockerInfoSchema, await this.docker.info(), 'GET /info');
-      this.machine = { cpus: info.NCPU, memoryBytes: info.MemTotal };
+      this.machine = { cpus: info.NCPU, memoryBytes: info.MemTotal, gpus: reportedGpus(info) };
       // Listen before reconciling, so no exit falls between the two.
       await this.dockerEvents.connect();
       await this.reconcile();
       this.reconnectDelay = this.options.reconnectMinMs ?? 1000;
       this.setState({ kind: 'available', version: version.Version, endpoint: this.endpoint });
+      void this.schedule();
     } catch (error) {
       if (this.disposed) return this.currentState;
       const reason = dockerErrorMessage(error);
@@ -159,6 +223,7 @@ export class LocalEngine implements TrainingEngine {
       if (before.kind !== 'unavailable' || before.reason !== reason) {
         this.options.logger.warn(`Docker engine at ${this.endpoint} is not reachable: ${reason}`);
       }
+      this.connectionLostAt ??= Date.now();
       this.setState({ kind: 'unavailable', reason, endpoint: this.endpoint });
       this.scheduleReconnect();
     }
@@ -210,34 +275,37 @@ export class LocalEngine implements TrainingEngine {
         .filter((record) => !isTerminalPhase(record.job.status.phase))
         .map((record) => this.queue(record.job.metadata.id, () => this.reconcileJob(record.job.metadata.id))),
     );
+    this.connectionLostAt = undefined;
   }
 
   private async reconcileJob(id: string): Promise<void> {
     const record = this.store.get(id);
-    if (!record || isTerminalPhase(record.job.status.phase) || this.creating.has(id)) return;
+    if (!record || isTerminalPhase(record.job.status.phase) || this.creations.has(id)) return;
+    if (record.job.status.phase === 'Creating') {
+      await this.finish(id, { phase: 'Failed', secondary: 'CreateFailed', message: 'Creating the job was interrupted (the engine stopped); create it again.' });
+      return;
+    }
     for (const task of record.job.status.tasks) {
       const containerId = record.local.containers[task];
       const inspect = containerId ? await this.inspect(containerId) : undefined;
       if (!inspect) {
-        if (record.job.status.phase === 'Creating') {
-          await this.fail(id, 'CreateFailed', `[${task}] Creating the job was interrupted before its container existed.`);
-        } else {
-          await this.markAbnormal(id, task, `[${task}] The container of this task no longer exists.`);
-        }
+        await this.markAbnormal(id, task, `[${task}] The container of this task no longer exists.`);
         return;
       }
       const state = inspect.State;
+      const started = dockerTime(state.StartedAt);
       if (state.Running) {
-        await this.onTaskStarted(id, task, inspect.Id, dockerTime(state.StartedAt) ?? Date.now());
-      } else if (dockerTime(state.StartedAt) !== undefined) {
-        await this.onTaskStarted(id, task, inspect.Id, dockerTime(state.StartedAt) ?? Date.now());
+        await this.onTaskStarted(id, task, inspect.Id, started ?? Date.now());
+      } else if (started !== undefined && this.store.get(id)?.job.status.phase !== 'Pending') {
+        await this.onTaskStarted(id, task, inspect.Id, started);
         await this.onTaskExited(id, task, inspect.Id);
-      } else if (record.job.status.phase === 'Pending') {
+      } else if (this.store.get(id)?.local.admitted && this.store.get(id)?.job.status.phase === 'Pending') {
+        // Admitted but not started yet (or restarting after a fault): start it now.
         await this.startTask(id, task);
-      } else {
-        await this.fail(id, 'CreateFailed', `[${task}] Creating the job was interrupted; create it again.`);
       }
     }
+    const after = this.store.get(id);
+    if (after?.job.status.phase === 'Terminating') await this.terminate(id);
   }
 
   private async inspect(containerId: string): Promise<ContainerInspect | undefined> {
@@ -336,7 +404,7 @@ export class LocalEngine implements TrainingEngine {
   private async machineResources(): Promise<MachineResources> {
     if (!this.machine) {
       const info = parseDocker(dockerInfoSchema, await this.docker.info(), 'GET /info');
-      this.machine = { cpus: info.NCPU, memoryBytes: info.MemTotal };
+      this.machine = { cpus: info.NCPU, memoryBytes: info.MemTotal, gpus: reportedGpus(info) };
     }
     return this.machine;
   }
@@ -345,13 +413,8 @@ export class LocalEngine implements TrainingEngine {
 
   async createJob(request: unknown, options: CreateJobOptions = {}): Promise<TrainingJob> {
     const valid = parseJobCreateRequest(request);
-    await this.ensureLoaded();
-    if (this.currentState.kind !== 'available') {
-      const state = await this.connect();
-      if (state.kind !== 'available') throw new EngineUnavailableError(this.displayName, state.kind === 'unavailable' ? state.reason : 'connecting');
-    }
+    await this.ensureAvailable();
     const progress = options.onProgress ?? (() => undefined);
-    const signal = options.signal;
     progress('Checking the job spec');
     const [engines, machine] = await Promise.all([this.listPresetEngines(), this.machineResources()]);
     const plan = await planLocalJob(valid, {
@@ -360,115 +423,171 @@ export class LocalEngine implements TrainingEngine {
       engines,
       flavors: flavorsThatFit(machine),
       defaultFlavor: defaultFlavor(machine),
+      capacity: this.capacity(machine),
+      getAlgorithm: (id) => this.algorithms.get(id),
+      resolveStore: (url, field) => this.resolver.resolve(url, field),
+      checkImage: (image) => this.imageProblems(image),
     });
-    throwIfCancelled(signal);
+    throwIfCancelled(options.signal);
 
     const job = plan.job;
     const id = job.metadata.id;
-    const record: JobRecord = { version: 1, job, local: { containers: {}, outputDirs: {} } };
-    this.creating.add(id);
+    const record: JobRecord = {
+      version: 1,
+      job,
+      local: { containers: {}, outputDirs: {}, inputDirs: {}, admitted: false, attempt: 0 },
+    };
+    const creation = new AbortController();
+    const cancel = () => creation.abort(options.signal?.reason);
+    options.signal?.addEventListener('abort', cancel, { once: true });
+    this.creations.set(id, creation);
     try {
-      for (const output of job.algorithm.outputs) {
-        record.local.outputDirs[output.name] = await this.prepareOutputDir(this.store.outputDir(id, output.name));
-      }
       await this.store.save(record);
       await this.addEvents(id, [makeEvent('Info', 'Job', `Training job ${job.metadata.name} created.`)]);
       this.jobEmitter.fire({ kind: 'created', job: structuredClone(job) });
-
-      for (const [index, task] of job.status.tasks.entries()) {
-        throwIfCancelled(signal);
-        progress(`Creating the container of ${task}`);
-        const container = await this.docker.createContainer(this.containerSpec(record, plan.flavor, task, index));
-        record.local.containers[task] = container.id;
-        await this.store.save(record);
-        throwIfCancelled(signal);
-        progress(`Copying the code of ${task}`);
-        const archive = packCodeFolder(plan.codeDir, codeFolderName(job.algorithm.code_dir));
-        const abort = () => (archive.stream as NodeJS.ReadableStream & { destroy?: (e?: Error) => void }).destroy?.(new CancelledError('Copying the code'));
-        signal?.addEventListener('abort', abort, { once: true });
-        try {
-          await container.putArchive(archive.stream, { path: MA_JOB_DIR });
-        } finally {
-          signal?.removeEventListener('abort', abort);
-        }
-        throwIfCancelled(signal);
-        await this.addEvents(id, [
-          makeEvent(
-            'Info',
-            'Task',
-            `[${task}] Code copied to ${containerCodeDir(job.algorithm.code_dir)} (${archive.stats.files} files, ${formatBytes(archive.stats.bytes)}).`,
-          ),
-        ]);
-      }
+      await this.prepare(record, plan, creation.signal, progress);
     } catch (error) {
+      if (creation.signal.reason === STOP) {
+        // Stopped by the user while it was being created: it stays, Terminated.
+        await this.queue(id, () => this.finish(id, { phase: 'Terminated', secondary: 'Terminated', message: 'Training job stopped while it was being created.' }));
+        return (await this.getJob(id)) ?? structuredClone(job);
+      }
       await this.discard(record);
-      if (signal?.aborted) throw new CancelledError('Creating the training job');
+      if (options.signal?.aborted) throw new CancelledError('Creating the training job');
       throw error;
     } finally {
-      this.creating.delete(id);
+      options.signal?.removeEventListener('abort', cancel);
+      this.creations.delete(id);
     }
 
-    // The job exists from here on: a failure to start is the job's CreateFailed, not the caller's error.
-    await this.queue(id, async () => {
-      await this.update(id, (draft) => {
+    // The job exists from here on: it waits for its share of the capacity.
+    await this.queue(id, () =>
+      this.update(id, (draft) => {
+        if (draft.status.phase !== 'Creating') return [];
         setPhase(draft, 'Pending', 'Pending');
-        return [makeEvent('Info', 'Job', 'Training job is pending: starting its containers.')];
-      });
-      for (const task of job.status.tasks) await this.startTask(id, task);
-    });
+        return [makeEvent('Info', 'Job', 'Training job is pending: waiting for resources.')];
+      }),
+    );
+    await this.schedule();
     progress('Started');
     return (await this.getJob(id)) ?? structuredClone(job);
   }
 
-  private containerSpec(record: JobRecord, flavor: Flavor, task: string, index: number): Docker.ContainerCreateOptions {
+  /** Stages the inputs, prepares the outputs, creates the network and containers, and copies the code. */
+  private async prepare(record: JobRecord, plan: LocalJobPlan, signal: AbortSignal, progress: (message: string) => void): Promise<void> {
     const { job } = record;
     const id = job.metadata.id;
-    const hostName = taskHostName(id, task);
-    const env = containerEnvironment(job, { jobId: id, task, index, nodeCount: job.spec.resource.node_count, gpus: flavor.gpu_count });
-    const memory = flavor.memory_gib * GIB;
-    return {
-      name: hostName,
-      Hostname: hostName,
-      Image: job.algorithm.engine.image_url,
-      User: `${MA_USER_UID}:${MA_USER_GID}`,
-      Cmd: bootCommand(job.algorithm),
-      WorkingDir: containerWorkingDir(job.algorithm),
-      Env: Object.entries(env).map(([key, value]) => `${key}=${value}`),
-      Tty: false,
-      OpenStdin: false,
-      Labels: {
-        [LABELS.managedBy]: MANAGED_BY,
-        [LABELS.jobId]: id,
-        [LABELS.task]: task,
-        [LABELS.store]: this.storeId,
-      },
-      HostConfig: {
-        Binds: job.algorithm.outputs.map((output) => `${record.local.outputDirs[output.name]}:${output.local_dir}`),
-        NanoCpus: flavor.cpu_cores * 1e9,
-        Memory: memory,
-        // PyTorch data loaders share tensors through /dev/shm; Docker's 64 MB default is too small.
-        ShmSize: Math.min(memory / 2, 8 * GIB),
-        // An init process forwards SIGTERM to the training process and reaps its children.
-        Init: true,
-        // json-file keeps the whole log, which lets a capture resume exactly after a restart.
-        LogConfig: { Type: 'json-file', Config: {} },
-      },
-    };
+    const local = record.local;
+    const pins: Array<() => void> = [];
+    this.inputPins.set(id, pins);
+
+    for (const input of plan.inputs) {
+      throwIfCancelled(signal);
+      if (input.source.kind === 'folder') {
+        local.inputDirs[input.name] = input.source.hostDir;
+        const events = [makeEvent('Info', 'Job', `Input ${input.name}: folder ${input.source.hostDir}, mounted read-only at ${input.localDir}.`)];
+        if (!(await readableByMaUser(input.source.hostDir))) {
+          events.push(makeEvent('Warning', 'Job', `Input ${input.name}: ${input.source.hostDir} is not readable by others; the training code runs as ma-user (UID ${MA_USER_UID}) and may not read it.`));
+        }
+        await this.addEvents(id, events);
+        continue;
+      }
+      const location = input.source.location;
+      const started = Date.now();
+      progress(`Downloading input ${input.name} from ${location.url}`);
+      const staged = await this.inputCache.stage(location, {
+        signal,
+        onProgress: (p) => progress(`Downloading input ${input.name}: ${describeProgress(p)}`),
+      });
+      pins.push(staged.release);
+      local.inputDirs[input.name] = staged.dir;
+      const size = `${staged.objects} files, ${formatBytes(staged.bytes)}`;
+      await this.addEvents(id, [
+        makeEvent(
+          'Info',
+          'Job',
+          staged.hit
+            ? `Input ${input.name}: ${location.url} is in the input cache (${size}); nothing downloaded.`
+            : `Input ${input.name}: downloaded ${size} from ${location.url} in ${((Date.now() - started) / 1000).toFixed(1)} s.`,
+        ),
+      ]);
+    }
+
+    for (const output of job.algorithm.outputs) {
+      throwIfCancelled(signal);
+      const dir = await this.prepareOutputDir(this.store.outputDir(id, output.name));
+      local.outputDirs[output.name] = dir;
+      if (output.predownload && output.remote) {
+        const location = this.resolver.resolve(output.remote.obs.obs_url, `algorithm.outputs.${output.name}.remote.obs.obs_url`);
+        progress(`Pre-downloading output ${output.name} from ${location.url}`);
+        const result = await downloadPrefix(location, dir, { signal, onProgress: (p) => progress(`Pre-downloading ${output.name}: ${describeProgress(p)}`) });
+        await openUpForMaUser(dir);
+        await this.addEvents(id, [
+          makeEvent('Info', 'Job', `Output ${output.name}: pre-downloaded ${result.objects} files (${formatBytes(result.bytes)}) from ${location.url} for incremental training.`),
+        ]);
+      }
+    }
+    await this.store.save(record);
+
+    if (job.spec.resource.node_count > 1) {
+      progress('Creating the job network');
+      const network = await this.docker.createNetwork({
+        Name: jobNetworkName(id),
+        Driver: 'bridge',
+        CheckDuplicate: true,
+        Labels: { [LABELS.managedBy]: MANAGED_BY, [LABELS.jobId]: id, [LABELS.store]: this.storeId },
+      });
+      local.network = network.id;
+      await this.store.save(record);
+    }
+
+    for (const [index, task] of job.status.tasks.entries()) {
+      throwIfCancelled(signal);
+      progress(`Creating the container of ${task}`);
+      const container = await this.docker.createContainer(taskContainerSpec({ job, local, flavor: plan.flavor, task, index, storeId: this.storeId }));
+      local.containers[task] = container.id;
+      await this.store.save(record);
+      if (plan.codeDir === undefined) continue;
+      throwIfCancelled(signal);
+      progress(`Copying the code of ${task}`);
+      const archive = packCodeFolder(plan.codeDir, codeFolderName(job.algorithm.code_dir));
+      const abort = () => (archive.stream as NodeJS.ReadableStream & { destroy?: (e?: Error) => void }).destroy?.(new CancelledError('Copying the code'));
+      signal.addEventListener('abort', abort, { once: true });
+      try {
+        await container.putArchive(archive.stream, { path: MA_JOB_DIR });
+      } finally {
+        signal.removeEventListener('abort', abort);
+      }
+      throwIfCancelled(signal);
+      await this.addEvents(id, [
+        makeEvent(
+          'Info',
+          'Task',
+          `[${task}] Code copied to ${containerCodeDir(job.algorithm.code_dir)} (${archive.stats.files} files, ${formatBytes(archive.stats.bytes)}).`,
+        ),
+      ]);
+    }
   }
 
   /** Output folders are written by ma-user (UID 1000) inside the container. */
   private async prepareOutputDir(dir: string): Promise<string> {
     await fs.promises.mkdir(dir, { recursive: true });
-    if (typeof process.getuid === 'function' && process.getuid() !== MA_USER_UID) {
-      await fs.promises.chmod(dir, 0o777);
-    }
+    await openUpForMaUser(dir);
     return dir;
   }
 
-  /** Removes everything a failed creation made: containers, files, the record. */
+  /** Removes everything a failed creation made: containers, network, files, the record. */
   private async discard(record: JobRecord): Promise<void> {
     const id = record.job.metadata.id;
-    for (const containerId of Object.values(record.local.containers)) {
+    await this.removeDockerObjects(record.local);
+    this.releaseInputs(id);
+    const existed = this.store.get(id) !== undefined;
+    await this.store.remove(id);
+    if (existed) this.jobEmitter.fire({ kind: 'deleted', job: structuredClone(record.job) });
+  }
+
+  private async removeDockerObjects(local: LocalState): Promise<void> {
+    for (const containerId of Object.values(local.containers)) {
       await this.docker
         .getContainer(containerId)
         .remove({ force: true, v: true })
@@ -476,9 +595,14 @@ export class LocalEngine implements TrainingEngine {
           if (!isDockerStatus(error, 404)) this.options.logger.warn(`Could not remove container ${containerId}: ${dockerErrorMessage(error)}`);
         });
     }
-    const existed = this.store.get(id) !== undefined;
-    await this.store.remove(id);
-    if (existed) this.jobEmitter.fire({ kind: 'deleted', job: structuredClone(record.job) });
+    if (local.network) {
+      await this.docker
+        .getNetwork(local.network)
+        .remove()
+        .catch((error: unknown) => {
+          if (!isDockerStatus(error, 404)) this.options.logger.warn(`Could not remove network ${local.network}: ${dockerErrorMessage(error)}`);
+        });
+    }
   }
 
   private async startTask(id: string, task: string): Promise<void> {
@@ -488,8 +612,294 @@ export class LocalEngine implements TrainingEngine {
       await this.docker.getContainer(containerId).start();
     } catch (error) {
       if (isDockerStatus(error, 304)) return; // already started
-      await this.fail(id, 'CreateFailed', `[${task}] The container could not start: ${dockerErrorMessage(error)}`);
+      await this.finish(id, { phase: 'Failed', secondary: 'CreateFailed', message: `[${task}] The container could not start: ${dockerErrorMessage(error)}` });
     }
+  }
+
+  // ---- Scheduling -----------------------------------------------------------------------------
+
+  /** Local capacity: the option, else the whole Docker machine. */
+  private capacity(machine: MachineResources | undefined = this.machine): Capacity {
+    return {
+      cpus: this.options.capacity?.cpus ?? machine?.cpus ?? 1,
+      memoryGib: this.options.capacity?.memoryGib ?? Math.floor((machine?.memoryBytes ?? GIB) / GIB),
+    };
+  }
+
+  /** Starts waiting jobs, oldest first, while the capacity allows; the first that does not fit queues, and so do those after it. */
+  private schedule(): Promise<void> {
+    this.scheduling = this.scheduling.then(() => this.admitWaitingJobs()).catch((error: unknown) => this.options.logger.error(`Scheduling: ${errorMessage(error)}`));
+    return this.scheduling;
+  }
+
+  private async admitWaitingJobs(): Promise<void> {
+    if (this.currentState.kind !== 'available' || this.disposed) return;
+    const capacity = this.capacity();
+    const records = this.store.list();
+    const used = { cpus: 0, memoryGib: 0, jobs: 0 };
+    for (const record of records) {
+      const phase = record.job.status.phase;
+      if (phase === 'Running' || phase === 'Terminating' || (phase === 'Pending' && record.local.admitted)) {
+        const demand = jobDemand(record.job);
+        used.cpus += demand.cpus;
+        used.memoryGib += demand.memoryGib;
+        used.jobs += 1;
+      }
+    }
+    const waiting = records
+      .filter((record) => record.job.status.phase === 'Pending' && !record.local.admitted)
+      .sort((a, b) => a.job.metadata.create_time - b.job.metadata.create_time);
+    for (const record of waiting) {
+      const id = record.job.metadata.id;
+      const demand = jobDemand(record.job);
+      if (used.cpus + demand.cpus <= capacity.cpus && used.memoryGib + demand.memoryGib <= capacity.memoryGib) {
+        used.cpus += demand.cpus;
+        used.memoryGib += demand.memoryGib;
+        used.jobs += 1;
+        void this.queue(id, () => this.admit(id));
+        continue;
+      }
+      const reason =
+        `needs ${demand.cpus} vCPUs and ${demand.memoryGib} GiB; ${used.jobs} running job${used.jobs === 1 ? '' : 's'} use ` +
+        `${used.cpus} of ${capacity.cpus} vCPUs and ${used.memoryGib} of ${capacity.memoryGib} GiB`;
+      // First come, first served: nothing overtakes a queuing job.
+      for (const queued of waiting.slice(waiting.indexOf(record))) void this.queue(queued.job.metadata.id, () => this.markQueuing(queued.job.metadata.id, reason));
+      break;
+    }
+  }
+
+  private async admit(id: string): Promise<void> {
+    const record = this.store.get(id);
+    if (!record || record.job.status.phase !== 'Pending' || record.local.admitted) return;
+    const wasQueuing = record.job.status.secondary_phase === 'Queuing';
+    await this.update(id, (draft, local) => {
+      local.admitted = true;
+      setPhase(draft, 'Pending', 'Pending');
+      return [makeEvent('Info', 'Job', wasQueuing ? 'Resources are free: starting the job.' : 'Resources assigned: starting the job.')];
+    });
+    for (const task of record.job.status.tasks) await this.startTask(id, task);
+  }
+
+  private async markQueuing(id: string, reason: string): Promise<void> {
+    const record = this.store.get(id);
+    if (!record || record.job.status.phase !== 'Pending' || record.local.admitted || record.job.status.secondary_phase === 'Queuing') return;
+    await this.update(id, (draft) => {
+      setPhase(draft, 'Pending', 'Queuing');
+      return [makeEvent('Info', 'Job', `Queuing: the job ${reason}.`)];
+    });
+  }
+
+  // ---- Stop, delete, copy ---------------------------------------------------------------------
+
+  async stopJob(id: string, options: StopJobOptions = {}): Promise<TrainingJob> {
+    await this.ensureLoaded();
+    const record = this.requireRecord(id);
+    const refusal = actionRefusal('stop', record.job.status.phase, record.job.metadata.name);
+    if (refusal) throw new InvalidStateError(refusal);
+    const ended = this.waitUntilEnded(id, options.signal);
+    const creation = this.creations.get(id);
+    if (creation) creation.abort(STOP);
+    else void this.queue(id, () => this.terminate(id));
+    return ended;
+  }
+
+  /** SIGTERM to every running task, a kill after the grace period; Terminated once all have exited. */
+  private async terminate(id: string): Promise<void> {
+    const record = this.store.get(id);
+    if (!record || isTerminalPhase(record.job.status.phase)) return;
+    const grace = this.options.stopGraceSeconds ?? 15;
+    if (record.job.status.phase !== 'Terminating') {
+      await this.update(id, (draft) => {
+        setPhase(draft, 'Terminating', 'Terminating');
+        return [makeEvent('Info', 'Job', `Stopping the training job: SIGTERM to its processes, a kill after ${grace} s.`)];
+      });
+    }
+    const running: string[] = [];
+    for (const task of record.job.status.tasks) {
+      const containerId = record.local.containers[task];
+      const inspect = containerId ? await this.inspect(containerId) : undefined;
+      if (inspect?.State.Running) running.push(task);
+    }
+    if (running.length === 0) {
+      await this.finish(id, { phase: 'Terminated', secondary: 'Terminated', message: 'Training job terminated.' });
+      return;
+    }
+    await Promise.all(running.map((task) => this.stopTask(id, task, grace)));
+  }
+
+  private async stopTask(id: string, task: string, graceSeconds: number): Promise<void> {
+    const containerId = this.store.get(id)?.local.containers[task];
+    if (!containerId) return;
+    this.engineStops.add(`${id}/${task}`);
+    try {
+      await this.docker.getContainer(containerId).stop({ t: graceSeconds });
+    } catch (error) {
+      if (!isDockerStatus(error, 304) && !isDockerStatus(error, 404)) {
+        this.options.logger.warn(`Could not stop ${task} of job ${id}: ${dockerErrorMessage(error)}`);
+      }
+    }
+  }
+
+  /** Resolves with the job once it is in a terminal phase. */
+  private waitUntilEnded(id: string, signal?: AbortSignal): Promise<TrainingJob> {
+    return new Promise<TrainingJob>((resolve, reject) => {
+      const store = new DisposableStore();
+      const done = (job: TrainingJob) => {
+        store.dispose();
+        resolve(withLiveDuration(structuredClone(job), Date.now()));
+      };
+      store.register(this.jobEmitter.event((change) => {
+        if (change.job.metadata.id === id && (change.kind === 'deleted' || isTerminalPhase(change.job.status.phase))) done(change.job);
+      }));
+      const onAbort = () => {
+        store.dispose();
+        reject(new CancelledError('Waiting for the job to stop'));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      store.register({ dispose: () => signal?.removeEventListener('abort', onAbort) });
+      const current = this.store.get(id)?.job;
+      if (current && isTerminalPhase(current.status.phase)) done(current);
+    });
+  }
+
+  async deleteJob(id: string, options: DeleteJobOptions = {}): Promise<void> {
+    await this.ensureLoaded();
+    const record = this.requireRecord(id);
+    const refusal = actionRefusal('delete', record.job.status.phase, record.job.metadata.name);
+    if (refusal) throw new InvalidStateError(refusal);
+    await this.queue(id, async () => {
+      const current = this.store.get(id);
+      if (!current) return;
+      if (options.deleteOutputs) {
+        for (const output of current.job.algorithm.outputs) {
+          if (!output.remote) continue;
+          const location = this.resolver.resolve(output.remote.obs.obs_url, `algorithm.outputs.${output.name}.remote.obs.obs_url`);
+          await deletePrefix(location, { signal: this.shutdown.signal });
+        }
+      }
+      await this.removeDockerObjects(current.local);
+      this.releaseInputs(id);
+      await this.store.remove(id);
+      this.jobEmitter.fire({ kind: 'deleted', job: structuredClone(current.job) });
+    });
+  }
+
+  async copyJob(id: string, options: CopyJobOptions = {}): Promise<TrainingJob> {
+    await this.ensureLoaded();
+    const record = this.requireRecord(id);
+    const request = toCreateRequest(record.job);
+    request.metadata.name = options.name ?? this.uniqueJobName(`${record.job.metadata.name}-copy`);
+    return this.createJob(request, options);
+  }
+
+  /** `base`, or `base-2`, `base-3`… whichever no job has, within ModelArts' 64 characters. */
+  private uniqueJobName(base: string): string {
+    const taken = new Set(this.store.list().map((r) => r.job.metadata.name));
+    for (let n = 1; ; n++) {
+      const suffix = n === 1 ? '' : `-${n}`;
+      const name = base.slice(0, 64 - suffix.length) + suffix;
+      if (!taken.has(name)) return name;
+    }
+  }
+
+  // ---- Algorithms -----------------------------------------------------------------------------
+
+  async listAlgorithms(): Promise<Algorithm[]> {
+    await this.ensureLoaded();
+    return this.algorithms.list().map((a) => structuredClone(a));
+  }
+
+  async getAlgorithm(id: string): Promise<Algorithm | undefined> {
+    await this.ensureLoaded();
+    const algorithm = this.algorithms.get(id);
+    return algorithm && structuredClone(algorithm);
+  }
+
+  async createAlgorithm(request: unknown): Promise<Algorithm> {
+    const valid = parseAlgorithmCreateRequest(request);
+    await this.ensureLoaded();
+    const now = Date.now();
+    const algorithm = await this.checkedAlgorithm(valid, { id: randomUUID(), create_time: now });
+    await this.algorithms.save(algorithm);
+    this.algorithmEmitter.fire({ kind: 'created', algorithm: structuredClone(algorithm) });
+    return structuredClone(algorithm);
+  }
+
+  async updateAlgorithm(id: string, request: unknown): Promise<Algorithm> {
+    const valid = parseAlgorithmCreateRequest(request);
+    await this.ensureLoaded();
+    const existing = this.algorithms.get(id);
+    if (!existing) throw new NotFoundError('algorithm', id);
+    const algorithm = await this.checkedAlgorithm(valid, { id, create_time: existing.metadata.create_time, update_time: Date.now() });
+    await this.algorithms.save(algorithm);
+    this.algorithmEmitter.fire({ kind: 'updated', algorithm: structuredClone(algorithm) });
+    return structuredClone(algorithm);
+  }
+
+  async deleteAlgorithm(id: string): Promise<void> {
+    await this.ensureLoaded();
+    const existing = this.algorithms.get(id);
+    if (!existing) throw new NotFoundError('algorithm', id);
+    await this.algorithms.remove(id);
+    this.algorithmEmitter.fire({ kind: 'deleted', algorithm: existing });
+  }
+
+  async saveJobAsAlgorithm(jobId: string, options: { readonly name?: string; readonly description?: string } = {}): Promise<Algorithm> {
+    await this.ensureLoaded();
+    const record = this.requireRecord(jobId);
+    const name = options.name ?? this.uniqueAlgorithmName(record.job.metadata.name);
+    return this.createAlgorithm(algorithmRequestFromJob(record.job, name, options.description));
+  }
+
+  private uniqueAlgorithmName(base: string): string {
+    for (let n = 1; ; n++) {
+      const suffix = n === 1 ? '' : `-${n}`;
+      const name = base.slice(0, 64 - suffix.length) + suffix;
+      if (!this.algorithms.findByName(name)) return name;
+    }
+  }
+
+  /** Checks what the schema cannot (unique name, code folder, boot file, engine) and builds the record. */
+  private async checkedAlgorithm(
+    request: ValidAlgorithmCreateRequest,
+    identity: { id: string; create_time: number; update_time?: number },
+  ): Promise<Algorithm> {
+    const issues: Array<{ field: string; message: string }> = [];
+    const clash = this.algorithms.findByName(request.metadata.name);
+    if (clash && clash.metadata.id !== identity.id) issues.push({ field: 'metadata.name', message: `an algorithm named ${request.metadata.name} already exists` });
+    const config = await checkAlgorithmConfig(request.job_config, {
+      engines: await this.listPresetEngines(),
+      checkImage: (image) => this.imageProblems(image),
+      problem: (field, message) => issues.push({ field: `job_config.${field}`, message }),
+    });
+    if (issues.length || !config) throw new InvalidInputError('Algorithm', issues.length ? issues : [{ field: 'job_config', message: 'is incomplete' }]);
+    return {
+      metadata: { ...identity, name: request.metadata.name, description: request.metadata.description ?? '' },
+      job_config: {
+        ...config,
+        parameters: config.parameters ?? [],
+        parameters_customization: config.parameters_customization ?? true,
+        inputs: config.inputs ?? [],
+        outputs: config.outputs ?? [],
+        environments: config.environments ?? {},
+        code_dir: config.code_dir ?? '',
+        boot_file: config.boot_file ?? '',
+      },
+    };
+  }
+
+  // ---- Images ---------------------------------------------------------------------------------
+
+  /** Builds an image from a Dockerfile (typically FROM a preset engine) through the Docker API. */
+  async buildCustomImage(build: CustomImageBuild): Promise<BuiltImage> {
+    await this.ensureAvailable();
+    return buildCustomImage(this.docker, build);
+  }
+
+  private async imageProblems(image: string): Promise<string[]> {
+    const engines = await this.listPresetEngines();
+    if (engines.some((engine) => engine.image_info.cpu_image_url === image)) return [];
+    return [...(await checkTrainingImage(this.docker, image)).problems];
   }
 
   // ---- Docker events --------------------------------------------------------------------------
@@ -509,8 +919,9 @@ export class LocalEngine implements TrainingEngine {
       case 'kill':
         void this.queue(id, async () => {
           const phase = this.store.get(id)?.job.status.phase;
-          if (phase && phase !== 'Terminating' && !isTerminalPhase(phase)) {
-            this.externalKills.set(`${id}/${task}`, event.Actor.Attributes['signal'] ?? 'unknown');
+          const key = `${id}/${task}`;
+          if (phase && phase !== 'Terminating' && !isTerminalPhase(phase) && !this.engineStops.has(key)) {
+            this.externalKills.set(key, { signal: event.Actor.Attributes['signal'] ?? 'unknown', at: Date.now() });
           }
         });
         break;
@@ -531,13 +942,14 @@ export class LocalEngine implements TrainingEngine {
     const record = this.store.get(id);
     if (!record || record.local.containers[task] !== containerId || isTerminalPhase(record.job.status.phase)) return;
     this.ensureCapture(id, task, containerId);
-    if (record.job.status.phase !== 'Creating' && record.job.status.phase !== 'Pending') return;
+    if (record.job.status.phase !== 'Pending' || !record.local.admitted) return;
+    const restarted = record.local.attempt > 0;
     await this.update(id, (draft) => {
       setPhase(draft, 'Running', 'Running');
       draft.status.start_time ||= at;
-      draft.status.running_records.push({ start_at: Math.floor(at / 1000), start_type: 'init_or_rescheduled' });
+      draft.status.running_records.push({ start_at: Math.floor(at / 1000), start_type: restarted ? 'restarted' : 'init_or_rescheduled' });
       return [
-        makeEvent('Info', 'Job', 'Training job is running.', new Date(at)),
+        makeEvent('Info', 'Job', restarted ? `Training job is running again (restart ${record.local.attempt}).` : 'Training job is running.', new Date(at)),
         makeEvent('Info', 'Task', `[${task}] Training started.`, new Date(at)),
       ];
     });
@@ -546,6 +958,7 @@ export class LocalEngine implements TrainingEngine {
   private async onTaskExited(id: string, task: string, containerId: string): Promise<void> {
     const record = this.store.get(id);
     if (!record || record.local.containers[task] !== containerId || isTerminalPhase(record.job.status.phase)) return;
+    if (record.job.status.phase === 'Pending' || record.job.status.phase === 'Creating') return; // an exit of an earlier attempt
     const inspect = await this.inspect(containerId);
     if (!inspect) {
       await this.markAbnormal(id, task, `[${task}] The container vanished before its exit could be read.`);
@@ -554,50 +967,85 @@ export class LocalEngine implements TrainingEngine {
     const state = inspect.State;
     if (state.Running) return;
     await this.drainCapture(id, task);
-    const killedWith = this.externalKills.get(`${id}/${task}`);
-    if (killedWith !== undefined) {
-      this.externalKills.delete(`${id}/${task}`);
-      await this.markAbnormal(id, task, `[${task}] The container was killed from outside (signal ${killedWith}, exit code ${state.ExitCode}).`);
-      return;
-    }
-
+    const key = `${id}/${task}`;
+    const kill = this.externalKills.get(key);
+    this.externalKills.delete(key);
+    const killedWith = kill && !kill.daemonStopping ? kill.signal : undefined;
+    const stoppedByEngine = this.engineStops.delete(key);
     const exitCode = state.ExitCode;
     const finishedAt = dockerTime(state.FinishedAt) ?? Date.now();
     const stopping = record.job.status.phase === 'Terminating';
-    const message = state.OOMKilled
-      ? `Killed: out of memory (the flavor allows ${record.job.spec.resource.flavor_id})`
-      : exitCode === 0
-        ? 'Succeeded'
-        : state.Error || `Exited with code ${exitCode}`;
-    await this.update(id, (draft) => {
-      const events: JobEvent[] = [];
-      draft.status.task_statuses = [
-        ...draft.status.task_statuses.filter((s) => s.task !== task),
-        { task, exit_code: exitCode, message },
-      ];
-      events.push(makeEvent(exitCode === 0 ? 'Info' : 'Error', 'Task', `[${task}] Training finished. Exit code ${exitCode}.`, new Date(finishedAt)));
-      const finished = draft.status.tasks.every((t) => draft.status.task_statuses.some((s) => s.task === t));
-      if (!finished) return events;
-      const failedTask = draft.status.task_statuses.find((s) => s.exit_code !== 0);
-      const lastRecord = draft.status.running_records.at(-1);
-      if (lastRecord && lastRecord.end_at === undefined) {
-        lastRecord.end_at = Math.floor(finishedAt / 1000);
-        lastRecord.end_reason = stopping ? 'Terminated' : failedTask ? `Exit code ${failedTask.exit_code}` : 'Completed';
-        if (failedTask) lastRecord.end_related_task = failedTask.task;
+    // Docker stops its containers when the daemon stops; an exit by signal while the connection was lost is that.
+    const daemonStopped =
+      !stopping && !stoppedByEngine && killedWith === undefined && !state.OOMKilled && exitCode >= 128 &&
+      (kill?.daemonStopping === true || (this.connectionLostAt !== undefined && finishedAt >= this.connectionLostAt - 5000));
+
+    if (!record.job.status.task_statuses.some((s) => s.task === task)) {
+      const message = state.OOMKilled
+        ? `Killed: out of memory (the flavor ${record.job.spec.resource.flavor_id} allows ${findFlavor(record.job.spec.resource.flavor_id)?.memory_gib ?? '?'} GiB)`
+        : killedWith !== undefined
+          ? `Killed from outside the engine (signal ${killedWith})`
+          : daemonStopped
+            ? 'Stopped with the Docker engine'
+            : exitCode === 0
+              ? 'Succeeded'
+              : stoppedByEngine && !stopping
+                ? 'Stopped because another task failed'
+                : state.Error || `Exited with code ${exitCode}`;
+      await this.update(id, (draft, local) => {
+        draft.status.task_statuses = [...draft.status.task_statuses.filter((s) => s.task !== task), { task, exit_code: exitCode, message }];
+        if (!stopping && !local.fault) {
+          if (killedWith !== undefined) local.fault = { kind: 'abnormal', task, reason: `[${task}] The container was killed from outside (signal ${killedWith}, exit code ${exitCode}).` };
+          else if (daemonStopped) local.fault = { kind: 'abnormal', task, reason: `[${task}] The Docker engine stopped while the task ran (exit code ${exitCode}).` };
+          else if (exitCode !== 0) local.fault = { kind: 'failed', task, reason: `${task} exited with code ${exitCode}${state.OOMKilled ? ' (out of memory)' : ''}` };
+        }
+        return [makeEvent(exitCode === 0 ? 'Info' : 'Error', 'Task', `[${task}] Training finished. Exit code ${exitCode}.`, new Date(finishedAt))];
+      });
+    }
+
+    const current = this.store.get(id);
+    if (!current) return;
+    const { job, local } = current;
+    const live = job.status.tasks.filter((t) => !job.status.task_statuses.some((s) => s.task === t));
+    if (live.length) {
+      // A distributed job fails as a whole: stop the other tasks once one has failed.
+      if (local.fault && job.status.phase !== 'Terminating') await Promise.all(live.map((t) => this.stopTask(id, t, 5)));
+      return;
+    }
+    if (job.status.phase === 'Terminating') {
+      await this.finish(id, { phase: 'Terminated', secondary: 'Terminated', message: 'Training job terminated.', at: finishedAt });
+    } else if (!local.fault) {
+      await this.finish(id, { phase: 'Completed', secondary: 'Completed', message: 'Training job completed.', at: finishedAt });
+    } else if (local.attempt < retryLimit(job)) {
+      await this.restart(id, local.fault.reason, finishedAt);
+    } else if (local.fault.kind === 'abnormal') {
+      await this.finish(id, { phase: 'Abnormal', secondary: 'Lost', message: `Training job is abnormal: ${local.fault.reason}`, at: finishedAt });
+    } else {
+      await this.finish(id, { phase: 'Failed', secondary: 'Failed', message: `Training job failed: ${local.fault.reason}.`, at: finishedAt });
+    }
+  }
+
+  /** High reliability: a failed job starts again (fault-tolerance/job-retry-num), recorded in running_records. */
+  private async restart(id: string, reason: string, at: number): Promise<void> {
+    const record = this.store.get(id);
+    if (!record) return;
+    const attempt = record.local.attempt + 1;
+    const limit = retryLimit(record.job);
+    await this.update(id, (draft, local) => {
+      const last = draft.status.running_records.at(-1);
+      if (last && last.end_at === undefined) {
+        last.end_at = Math.floor(at / 1000);
+        last.end_reason = reason;
+        if (local.fault) last.end_related_task = local.fault.task;
+        last.end_recover = 'restarted';
       }
-      if (draft.status.start_time) draft.status.duration = Math.max(0, finishedAt - draft.status.start_time);
-      if (stopping) {
-        setPhase(draft, 'Terminated', 'Terminated');
-        events.push(makeEvent('Info', 'Job', 'Training job terminated.', new Date(finishedAt)));
-      } else if (!failedTask) {
-        setPhase(draft, 'Completed', 'Completed');
-        events.push(makeEvent('Info', 'Job', 'Training job completed.', new Date(finishedAt)));
-      } else {
-        setPhase(draft, 'Failed', 'Failed');
-        events.push(makeEvent('Error', 'Job', `Training job failed: ${failedTask.task} exited with code ${failedTask.exit_code}.`, new Date(finishedAt)));
-      }
-      return events;
+      local.attempt = attempt;
+      local.fault = undefined;
+      draft.status.task_statuses = [];
+      setPhase(draft, 'Pending', 'Pending');
+      return [makeEvent('Warning', 'Job', `Training job failed (${reason}); restarting it automatically (restart ${attempt} of ${limit}, fault-tolerance/job-retry-num).`, new Date(at))];
     });
+    for (const task of record.job.status.tasks) await this.startTask(id, task);
   }
 
   private async markAbnormal(id: string, task: string, reason: string): Promise<void> {
@@ -605,19 +1053,76 @@ export class LocalEngine implements TrainingEngine {
     if (!record || isTerminalPhase(record.job.status.phase)) return;
     this.stopCapture(id, task);
     await this.update(id, (draft) => {
-      setPhase(draft, 'Abnormal', 'Lost');
       draft.status.task_statuses = [...draft.status.task_statuses.filter((s) => s.task !== task), { task, message: reason }];
-      return [makeEvent('Error', 'Job', `Training job is abnormal: ${reason}`)];
+      return [];
     });
+    // The other tasks cannot go on without this one.
+    for (const other of record.job.status.tasks) if (other !== task) await this.stopTask(id, other, 5);
+    await this.finish(id, { phase: 'Abnormal', secondary: 'Lost', message: `Training job is abnormal: ${reason}` });
   }
 
-  private async fail(id: string, secondary: SecondaryPhase, reason: string): Promise<void> {
+  /**
+   * Ends the job: delivers its outputs (also after a failure or a stop), then sets the final phase.
+   * Idempotent: an end seen again after a restart of the engine delivers again and changes nothing twice.
+   */
+  private async finish(id: string, outcome: Outcome): Promise<void> {
     const record = this.store.get(id);
     if (!record || isTerminalPhase(record.job.status.phase)) return;
-    await this.update(id, (draft) => {
-      setPhase(draft, 'Failed', secondary);
-      return [makeEvent('Error', 'Job', `Training job failed: ${reason}`)];
+    const uploadProblem = outcome.phase === 'Abnormal' && !record.job.status.start_time ? undefined : await this.deliverOutputs(record);
+    const final: Outcome =
+      uploadProblem && outcome.phase === 'Completed'
+        ? { phase: 'Failed', secondary: 'Failed', message: `Training job failed: ${uploadProblem}` }
+        : outcome;
+    const at = final.at ?? Date.now();
+    await this.update(id, (draft, local) => {
+      const last = draft.status.running_records.at(-1);
+      if (last && last.end_at === undefined) {
+        last.end_at = Math.floor(at / 1000);
+        last.end_reason = final.phase;
+        if (local.fault) last.end_related_task = local.fault.task;
+      }
+      if (draft.status.start_time) draft.status.duration = Math.max(0, at - draft.status.start_time);
+      setPhase(draft, final.phase, final.secondary);
+      const level = final.phase === 'Completed' || final.phase === 'Terminated' ? 'Info' : 'Error';
+      return [makeEvent(level, 'Job', final.message, new Date(at))];
     });
+    this.releaseInputs(id);
+    void this.schedule();
+  }
+
+  /** Uploads every output that has a store location; returns what went wrong, if anything. */
+  private async deliverOutputs(record: JobRecord): Promise<string | undefined> {
+    const id = record.job.metadata.id;
+    const problems: string[] = [];
+    for (const output of record.job.algorithm.outputs) {
+      const dir = record.local.outputDirs[output.name];
+      if (!output.remote || !dir) continue;
+      const url = output.remote.obs.obs_url;
+      try {
+        const location = this.resolver.resolve(url, `algorithm.outputs.${output.name}.remote.obs.obs_url`);
+        await this.addEvents(id, [makeEvent('Info', 'Job', `Uploading training output (parameter name: ${output.name}) to ${url}.`)]);
+        const started = Date.now();
+        const result = await uploadFolder(dir, location, { signal: this.shutdown.signal });
+        await this.addEvents(id, [
+          makeEvent(
+            'Info',
+            'Job',
+            `Upload training output(parameter name: ${output.name}) finished: ${result.objects} files, ${formatBytes(result.bytes)} in ${((Date.now() - started) / 1000).toFixed(1)} s.`,
+          ),
+        ]);
+      } catch (error) {
+        if (this.shutdown.signal.aborted) throw error;
+        const problem = `the output ${output.name} could not be uploaded to ${url}: ${errorMessage(error)}`;
+        problems.push(problem);
+        await this.addEvents(id, [makeEvent('Error', 'Job', `Upload training output(parameter name: ${output.name}) failed: ${errorMessage(error)}`)]);
+      }
+    }
+    return problems.length ? problems.join('; ') : undefined;
+  }
+
+  private releaseInputs(id: string): void {
+    for (const release of this.inputPins.get(id) ?? []) release();
+    this.inputPins.delete(id);
   }
 
   // ---- Logs -----------------------------------------------------------------------------------
@@ -678,19 +1183,20 @@ export class LocalEngine implements TrainingEngine {
 
   // ---- State changes --------------------------------------------------------------------------
 
-  /** Applies `change` to the job, saves it, records its events and tells listeners. */
-  private async update(id: string, change: (draft: TrainingJob) => JobEvent[]): Promise<void> {
+  /** Applies `change` to the job and its local state, saves them, records its events and tells listeners. */
+  private async update(id: string, change: (draft: TrainingJob, local: LocalState) => JobEvent[]): Promise<void> {
     const record = this.store.get(id);
     if (!record) return;
     const draft = structuredClone(record.job);
+    const local = structuredClone(record.local);
     let events: JobEvent[];
     try {
-      events = change(draft);
+      events = change(draft, local);
     } catch (error) {
       this.options.logger.error(`Job ${id}: ${errorMessage(error)}`);
       return;
     }
-    await this.store.save({ ...record, job: draft });
+    await this.store.save({ ...record, job: draft, local });
     await this.addEvents(id, events);
     this.jobEmitter.fire({ kind: 'updated', job: withLiveDuration(structuredClone(draft), Date.now()) });
   }
@@ -715,12 +1221,21 @@ export class LocalEngine implements TrainingEngine {
   /** Resolves once every queued job change has been applied (for tests and shutdown). */
   async idle(): Promise<void> {
     while (this.queues.size) await Promise.allSettled([...this.queues.values()]);
+    await this.scheduling;
     await this.store.flush();
   }
 
   private async ensureLoaded(): Promise<void> {
-    this.loaded ??= this.store.load();
+    this.loaded ??= Promise.all([this.store.load(), this.algorithms.load()]).then(() => undefined);
     await this.loaded;
+  }
+
+  private async ensureAvailable(): Promise<void> {
+    await this.ensureLoaded();
+    if (this.currentState.kind !== 'available') {
+      const state = await this.connect();
+      if (state.kind !== 'available') throw new EngineUnavailableError(this.displayName, state.kind === 'unavailable' ? state.reason : 'connecting');
+    }
   }
 
   private requireRecord(id: string): JobRecord {
@@ -738,6 +1253,8 @@ export class LocalEngine implements TrainingEngine {
   dispose(): void {
     this.disposed = true;
     clearTimeout(this.reconnectTimer);
+    this.shutdown.abort();
+    for (const creation of this.creations.values()) creation.abort(new CancelledError('Creating the training job'));
     for (const capture of this.captures.values()) capture.stop();
     this.captures.clear();
     this.disposables.dispose();
@@ -750,6 +1267,14 @@ interface CaptureHandle {
   stop(): void;
 }
 
+interface Outcome {
+  readonly phase: 'Completed' | 'Failed' | 'Terminated' | 'Abnormal';
+  readonly secondary: SecondaryPhase;
+  readonly message: string;
+  /** When it ended (epoch ms); now if left out. */
+  readonly at?: number;
+}
+
 function setPhase(job: TrainingJob, to: JobPhase, secondary: SecondaryPhase): void {
   const from = job.status.phase;
   if (from !== to && !canTransition(from, to)) {
@@ -757,6 +1282,36 @@ function setPhase(job: TrainingJob, to: JobPhase, secondary: SecondaryPhase): vo
   }
   job.status.phase = to;
   job.status.secondary_phase = secondary;
+}
+
+/** CPUs and memory a job holds while it runs: its flavor times its nodes. */
+function jobDemand(job: TrainingJob): Capacity {
+  const flavor: Flavor | undefined = findFlavor(job.spec.resource.flavor_id, LOCAL_FLAVORS);
+  const nodes = job.spec.resource.node_count;
+  return { cpus: (flavor?.cpu_cores ?? 1) * nodes, memoryGib: (flavor?.memory_gib ?? 1) * nodes };
+}
+
+function describeProgress(progress: TransferProgress): string {
+  const total = progress.totalBytes ? ` of ${formatBytes(progress.totalBytes)}` : '';
+  return `${formatBytes(progress.bytes)}${total} (${progress.objects}${progress.totalObjects ? `/${progress.totalObjects}` : ''} files)`;
+}
+
+/** Whether UID 1000 can list a folder this process can see (by its permission bits). */
+async function readableByMaUser(dir: string): Promise<boolean> {
+  const stat = await fs.promises.stat(dir);
+  if (stat.uid === MA_USER_UID) return (stat.mode & 0o500) === 0o500;
+  return (stat.mode & 0o005) === 0o005;
+}
+
+/** Lets ma-user (UID 1000) write into a folder this process made, when this process is someone else. */
+async function openUpForMaUser(dir: string): Promise<void> {
+  if (typeof process.getuid !== 'function' || process.getuid() === MA_USER_UID) return;
+  await fs.promises.chmod(dir, 0o777);
+  for (const entry of await fs.promises.readdir(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) await openUpForMaUser(full);
+    else if (entry.isFile()) await fs.promises.chmod(full, 0o666);
+  }
 }
 
 function throwIfCancelled(signal: AbortSignal | undefined): void {
