@@ -9,6 +9,15 @@ import { z } from 'zod';
 import { trainingJobSchema } from '../../core/job';
 import { jobEventSchema, type JobEvent } from '../../core/jobEvent';
 
+/** Freezes an object and everything it holds; changes go through copies (see LocalEngine.update). */
+export function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}
+
 /** What the local engine keeps beside the ModelArts job: its containers, one per task. */
 export const localStateSchema = z.object({
   containers: z.record(z.string(), z.string()).default({}),
@@ -83,7 +92,7 @@ export class JobStore {
     );
     this.records.clear();
     for (const record of loaded) {
-      if (record) this.records.set(record.job.metadata.id, record);
+      if (record) this.records.set(record.job.metadata.id, { ...record, job: deepFreeze(record.job) });
     }
   }
 
@@ -99,7 +108,8 @@ export class JobStore {
   /** Saves the record (in memory at once, on disk in order). */
   save(record: JobRecord): Promise<void> {
     const id = record.job.metadata.id;
-    this.records.set(id, record);
+    // Jobs are immutable once stored, so readers share them instead of copying 10,000 of them per list.
+    this.records.set(id, { ...record, job: deepFreeze(record.job) });
     const snapshot = JSON.stringify(record, null, 1);
     return this.enqueue(id, async () => {
       const file = this.recordFile(id);
