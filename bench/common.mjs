@@ -1,0 +1,98 @@
+// Shared helpers of the benchmarks: the compiled engine from out/ (node scripts/build.mjs --tests),
+// temporary data folders, clean-up of this run's containers, statistics and tables.
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(import.meta.url);
+
+/** A module of the compiled build, e.g. outModule('src/engine/local/localEngine'). */
+export function outModule(relative) {
+  const file = path.join(ROOT, 'out', `${relative}.js`);
+  if (!fs.existsSync(file)) {
+    console.error(`${path.relative(ROOT, file)} is missing: run "node scripts/build.mjs --tests" first (npm run bench does).`);
+    process.exit(2);
+  }
+  return require(file);
+}
+
+export const PRESET_ENGINE = { engine_name: 'PyTorch', engine_version: '1.13-cpu' };
+
+/** A logger that keeps warnings and errors for the report and drops the rest. */
+export function quietLogger() {
+  const problems = [];
+  const keep = (level) => (message) => problems.push(`${level}: ${String(message)}`);
+  return { problems, debug() {}, info() {}, warn: keep('warn'), error: keep('error') };
+}
+
+const folders = [];
+/** A fresh temporary folder holding `files` (relative path → content). */
+export function tempFolder(prefix, files = {}) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `modelarts-bench-${prefix}-`));
+  folders.push(dir);
+  for (const [name, content] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+    fs.writeFileSync(path.join(dir, name), content);
+  }
+  return dir;
+}
+
+/** Removes the containers of an engine's store (only its own, by its store label). */
+export async function removeContainersOf(docker, storeId) {
+  const { LABELS } = outModule('src/engine/local/docker');
+  const containers = await docker.listContainers({ all: true, filters: { label: [`${LABELS.store}=${storeId}`] } });
+  for (const info of containers) await docker.getContainer(info.Id).remove({ force: true, v: true }).catch(() => undefined);
+}
+
+export function removeFolders() {
+  for (const dir of folders.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+}
+
+export function requireDocker() {
+  const result = spawnSync('docker', ['info', '--format', '{{.ServerVersion}}'], { encoding: 'utf8' });
+  if (result.status !== 0) {
+    console.error('Docker is not reachable (start it with: bash scripts/setup.sh test).');
+    process.exit(2);
+  }
+}
+
+/** Wall-clock milliseconds with sub-millisecond resolution (same clock as Docker's timeNano). */
+export function nowMs() {
+  return performance.timeOrigin + performance.now();
+}
+
+export function quantile(values, q) {
+  const sorted = [...values].sort((a, b) => a - b);
+  if (!sorted.length) return NaN;
+  const at = (sorted.length - 1) * q;
+  const low = Math.floor(at);
+  const high = Math.ceil(at);
+  return sorted[low] + (sorted[high] - sorted[low]) * (at - low);
+}
+export const median = (values) => quantile(values, 0.5);
+
+export function fmt(value, digits = 1) {
+  if (typeof value !== 'number') return String(value);
+  if (!Number.isFinite(value)) return '–';
+  return value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+/** Prints rows (arrays of cells) under a header as an aligned text table. */
+export function printTable(title, header, rows) {
+  const cells = [header, ...rows].map((row) => row.map((cell) => (typeof cell === 'number' ? fmt(cell) : String(cell))));
+  const widths = header.map((_, i) => Math.max(...cells.map((row) => row[i].length)));
+  const line = (row) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ');
+  console.log(`\n${title}`);
+  console.log(line(cells[0]));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const row of cells.slice(1)) console.log(line(row));
+}
+
+/** PASS/FAIL against a target, for the summary line. */
+export function verdict(ok) {
+  return ok ? 'PASS' : 'MISS';
+}
