@@ -11,6 +11,8 @@ export function relativePathProblem(path: string): string | undefined {
   if (path.includes('\\')) return 'contains a backslash, which some systems read as a folder separator';
   if (path.startsWith('/')) return 'is absolute (starts with "/")';
   if (/^[A-Za-z]:/.test(path)) return 'starts with a drive letter';
+  // On Windows "name:stream" opens an alternate data stream, and these characters are not allowed.
+  if (process.platform === 'win32' && /[:*?"<>|]/.test(path)) return 'contains a character Windows does not allow in file names (: * ? " < > |)';
   const segments = path.split('/');
   if (segments.some((segment) => segment === '..')) return 'has a ".." segment, which would reach outside its folder';
   if (segments.some((segment) => segment === '.')) return 'has a "." segment';

@@ -64,7 +64,7 @@ export const s3StoreConfigSchema = z
     /** Parts of one file in flight at once. */
     partConcurrency: z.number().int().min(1).max(64).default(4),
     /** Object and part requests in flight at once over the whole store (all files together). */
-    maxRequests: z.number().int().min(1).max(256).default(16),
+    maxRequests: z.number().int().min(1).max(256).default(24),
   })
   .strict();
 export type S3StoreConfig = z.input<typeof s3StoreConfigSchema>;
@@ -127,6 +127,7 @@ export class S3Store implements ObjectStore {
   private readonly client: S3Client;
   private readonly requests: Semaphore;
   private readonly journalDir: string;
+  private readonly uploadsInParts = new Map<string, Promise<void>>();
 
   /** Throws InvalidInputError naming the wrong field of `config` (never its secret values). */
   constructor(config: S3StoreConfig, options: S3StoreOptions) {
@@ -214,18 +215,30 @@ export class S3Store implements ObjectStore {
 
   async upload(file: string, bucket: string, key: string, options: S3UploadOptions = {}): Promise<void> {
     const stat = await fs.promises.stat(file);
-    if (stat.size < this.config.multipartThresholdBytes) {
-      await this.requests.run(async () => {
-        // A buffer, not a stream: its length is known (no aws-chunked encoding) and the SDK can retry it.
-        const body = await fs.promises.readFile(file);
-        throwIfAborted(options.signal);
-        await this.send('PutObject', bucket, key, options.signal, (abortSignal) =>
-          this.client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentLength: body.length }), { abortSignal }),
-        );
-      }, options.signal);
-      options.onProgress?.({ bytes: stat.size, totalBytes: stat.size, objects: 1, totalObjects: 1 });
-      return;
+    if (stat.size >= this.config.multipartThresholdBytes) {
+      // One multipart upload per key at a time in this process: they would share one journal.
+      const journal = this.journalFile(bucket, key);
+      const previous = this.uploadsInParts.get(journal) ?? Promise.resolve();
+      const current = previous.catch(() => undefined).then(() => this.uploadLarge(file, stat, bucket, key, options));
+      this.uploadsInParts.set(journal, current);
+      try {
+        return await current;
+      } finally {
+        if (this.uploadsInParts.get(journal) === current) this.uploadsInParts.delete(journal);
+      }
     }
+    await this.requests.run(async () => {
+      // A buffer, not a stream: its length is known (no aws-chunked encoding) and the SDK can retry it.
+      const body = await fs.promises.readFile(file);
+      throwIfAborted(options.signal);
+      await this.send('PutObject', bucket, key, options.signal, (abortSignal) =>
+        this.client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentLength: body.length }), { abortSignal }),
+      );
+    }, options.signal);
+    options.onProgress?.({ bytes: stat.size, totalBytes: stat.size, objects: 1, totalObjects: 1 });
+  }
+
+  private async uploadLarge(file: string, stat: fs.Stats, bucket: string, key: string, options: S3UploadOptions): Promise<void> {
     try {
       await this.uploadInParts(file, stat, bucket, key, options);
     } catch (error) {

@@ -11,7 +11,7 @@ import { assertSafePath, compareKeys, isFolderMarker } from './objectKeys';
 import type { StoreLocation, StoredObject, TransferOptions, TransferProgress, TransferResult } from './objectStore';
 
 export interface FolderTransferOptions extends TransferOptions {
-  /** Objects in flight at once (default 8); large objects also go in parts, see the store. */
+  /** Objects in flight at once (default 16); large objects also go in parts, see the store. */
   readonly concurrency?: number;
 }
 
@@ -20,7 +20,7 @@ export interface PrefixFingerprint extends TransferResult {
   readonly hash: string;
 }
 
-const DEFAULT_CONCURRENCY = 8;
+const DEFAULT_CONCURRENCY = 16;
 
 /** Every object under the location, in key order. */
 export async function listPrefix(location: StoreLocation, options: { readonly signal?: AbortSignal } = {}): Promise<StoredObject[]> {
@@ -64,22 +64,23 @@ export async function downloadObjects(location: StoreLocation, objects: readonly
     if (!object.key.startsWith(location.prefix)) continue;
     const relative = object.key.slice(location.prefix.length);
     if (relative === '') continue; // the marker of the prefix itself
-    if (isFolderMarker(object)) {
-      const folder = relative.replace(/\/+$/, '');
-      assertSafePath(folder, object.key, `under ${location.url}`);
-      folders.add(folder);
-      continue;
-    }
-    assertSafePath(relative, object.key, `under ${location.url}`);
-    const file = path.join(dir, ...relative.split('/'));
+    const marker = isFolderMarker(object);
+    const target = marker ? relative.replace(/\/+$/, '') : relative;
+    assertSafePath(target, object.key, `under ${location.url}`);
     // "a" and "a/b" can both be keys, but not both be paths.
-    for (let parent = path.dirname(relative); parent !== '.'; parent = path.dirname(parent)) {
+    for (let parent = path.posix.dirname(target); parent !== '.'; parent = path.posix.dirname(parent)) {
       if (claimed.get(parent) === 'file') throw collision(location, object.key, parent);
       claimed.set(parent, 'folder');
     }
-    if (claimed.has(relative)) throw collision(location, object.key, relative);
-    claimed.set(relative, 'file');
-    files.push({ object, file });
+    if (marker) {
+      if (claimed.get(target) === 'file') throw collision(location, object.key, target);
+      claimed.set(target, 'folder');
+      folders.add(target);
+      continue;
+    }
+    if (claimed.has(target)) throw collision(location, object.key, target);
+    claimed.set(target, 'file');
+    files.push({ object, file: path.join(dir, ...target.split('/')) });
   }
 
   await fs.promises.mkdir(dir, { recursive: true });

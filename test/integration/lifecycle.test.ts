@@ -68,6 +68,13 @@ describe('Local engine life cycle (real Docker)', function () {
     assert.equal(queued?.status.phase, 'Pending');
     assert.equal(queued?.status.secondary_phase, 'Queuing');
     assert.equal(fs.existsSync(path.join(dataDir, 'jobs', c.metadata.id, 'logs', 'worker-0.log')), false, 'a queuing job has not started');
+    // A queuing job stops at once: it never ran.
+    const d = await engine.createJob(scriptJob('queued-d', sleeper, { parameters: [{ name: 'secs', value: '0.1' }] }));
+    assert.equal((await engine.getJob(d.metadata.id))?.status.secondary_phase, 'Queuing');
+    const stopped = await engine.stopJob(d.metadata.id);
+    assert.equal(stopped.status.phase, 'Terminated');
+    assert.equal(stopped.status.start_time, 0);
+    assert.deepEqual(stopped.status.running_records, []);
     const done = await waitForTerminal(engine, c.metadata.id, 60_000);
     assert.equal(done.status.phase, 'Completed');
     const first = await engine.getJob(a.metadata.id);

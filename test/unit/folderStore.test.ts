@@ -182,6 +182,11 @@ describe('folder transfers', function () {
       { key: 'set/a/b', size: 1 },
     ]);
     await assert.rejects(downloadPrefix({ store: clash, bucket: 'b', prefix: 'set/', url: 'obs://b/set/' }, makeFolder('t')), /"set\/a\/b".*both a file and a folder/);
+    const markerClash = new ListedStore([
+      { key: 'set/a', size: 1 },
+      { key: 'set/a/', size: 0 },
+    ]);
+    await assert.rejects(downloadPrefix({ store: markerClash, bucket: 'b', prefix: 'set/', url: 'obs://b/set/' }, makeFolder('t')), /"set\/a\/".*both a file and a folder/);
   });
 
   it('stops on cancel and leaves no half-written file', async function () {
