@@ -84,6 +84,7 @@ build_one() {
   log "built $IMAGE in $((SECONDS - started)) s ($(docker_cli image inspect --format '{{.Size}}' "$IMAGE" | awk '{printf "%.0f MB", $1/1e6}'))"
 }
 
+# Only folders with an engine.env are preset engines (images/s3-test-server is a test server).
 for dir in "$root"/images/*/; do
-  [ -f "$dir/engine.env" ] && build_one "${dir%/}"
+  if [ -f "$dir/engine.env" ]; then build_one "${dir%/}"; fi
 done

@@ -11,6 +11,8 @@ DOCKER_PACKAGES=(docker.io)
 IMAGE_BUILD_PACKAGES=(mmdebstrap eatmydata debian-archive-keyring ca-certificates)
 CODE_SERVER_PACKAGES=(build-essential python3 pkg-config libkrb5-dev libsecret-1-dev ripgrep ca-certificates)
 BROWSER_PACKAGES=(chromium)
+# The S3 test server's readiness probe (curl --aws-sigv4) and the upload benchmark's reference (rclone).
+S3_TEST_PACKAGES=(curl rclone)
 
 apt_updated=""
 apt_install() {
