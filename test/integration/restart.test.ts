@@ -7,6 +7,7 @@ import * as assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import Docker from 'dockerode';
+import { waitForEvent } from '../../src/core/events';
 import { LocalEngine } from '../../src/engine/local/localEngine';
 import { REPO_ROOT, containersOf, jobRequest, makeFolder, recordingLogger, removeFolders, waitForJob, waitForTerminal } from '../support/jobs';
 
@@ -61,6 +62,7 @@ describe('Reconciliation after dockerd restarts (real dockerd)', function () {
     assert.equal(abnormal.status.secondary_phase, 'Lost');
     const events = (await engine.listEvents(plain.metadata.id)).map((e) => e.message);
     assert.ok(events.some((m) => /^Training job is abnormal: \[worker-0\] The Docker engine stopped while the task ran/.test(m)), events.join('\n'));
+    if (engine.state.kind !== 'available') await waitForEvent(engine.onDidChangeState, (state) => state.kind === 'available', AbortSignal.timeout(30_000));
     assert.ok(states.includes('unavailable') && states.at(-1) === 'available', `the engine lost Docker and got it back: ${states.join(' → ')}`);
 
     const log = (await engine.readLog(plain.metadata.id, 'worker-0')).trimEnd().split('\n');

@@ -28,7 +28,7 @@ import {
   errorMessage,
 } from '../../core/errors';
 import { formatBytes } from '../../core/format';
-import { DisposableStore, Emitter, type Event } from '../../core/events';
+import { DisposableStore, Emitter, waitForEvent, type Event } from '../../core/events';
 import { LOCAL_FLAVORS, defaultFlavor, findFlavor, flavorsThatFit, type Flavor, type MachineResources } from '../../core/flavors';
 import {
   parseJobCreateRequest,
@@ -109,6 +109,8 @@ export interface LocalEngineOptions {
 const GIB = 1024 ** 3;
 /** The abort reason of a creation the user stopped (as opposed to cancelled). */
 const STOP = Symbol('stop');
+/** How long after an outside kill the connection may drop for the kill to count as the daemon stopping. */
+const DAEMON_STOP_WINDOW_MS = 2000;
 
 export class LocalEngine implements TrainingEngine {
   readonly kind = 'local' as const;
@@ -613,6 +615,11 @@ export class LocalEngine implements TrainingEngine {
       await this.docker.getContainer(containerId).start();
     } catch (error) {
       if (isDockerStatus(error, 304)) return; // already started
+      if (!hasHttpStatus(error)) {
+        // Docker itself is gone (it is restarting): reconciliation starts the task when it is back.
+        this.options.logger.warn(`Could not reach Docker to start ${task} of job ${id}: ${dockerErrorMessage(error)}`);
+        return;
+      }
       await this.finish(id, { phase: 'Failed', secondary: 'CreateFailed', message: `[${task}] The container could not start: ${dockerErrorMessage(error)}` });
     }
   }
@@ -972,6 +979,13 @@ export class LocalEngine implements TrainingEngine {
     const key = `${id}/${task}`;
     const kill = this.externalKills.get(key);
     this.externalKills.delete(key);
+    if (kill && !kill.daemonStopping) {
+      // A daemon that shuts down sends the same SIGTERM as `docker stop`; it drops the connection right after.
+      if (this.connectionLostAt === undefined) {
+        await waitForEvent(this.dockerEvents.onEnd, () => true, AbortSignal.timeout(DAEMON_STOP_WINDOW_MS)).catch(() => undefined);
+      }
+      if (this.connectionLostAt !== undefined) kill.daemonStopping = true;
+    }
     const killedWith = kill && !kill.daemonStopping ? kill.signal : undefined;
     const stoppedByEngine = this.engineStops.delete(key);
     const exitCode = state.ExitCode;
@@ -1332,6 +1346,11 @@ async function openUpForMaUser(dir: string): Promise<void> {
     if (entry.isDirectory()) await openUpForMaUser(full);
     else if (entry.isFile()) await fs.promises.chmod(full, 0o666);
   }
+}
+
+/** Whether Docker answered (with an error status), as opposed to not being reachable at all. */
+function hasHttpStatus(error: unknown): boolean {
+  return typeof (error as { statusCode?: unknown } | undefined)?.statusCode === 'number';
 }
 
 function throwIfCancelled(signal: AbortSignal | undefined): void {
