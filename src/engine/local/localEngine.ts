@@ -109,8 +109,11 @@ export interface LocalEngineOptions {
 const GIB = 1024 ** 3;
 /** The abort reason of a creation the user stopped (as opposed to cancelled). */
 const STOP = Symbol('stop');
-/** How long after an outside kill the connection may drop for the kill to count as the daemon stopping. */
-const DAEMON_STOP_WINDOW_MS = 2000;
+/**
+ * How long after an outside SIGTERM the connection may drop for the kill to count as the daemon
+ * stopping: its containers' stop timeout (10 s) and some slack.
+ */
+const DAEMON_STOP_WINDOW_MS = 15_000;
 
 export class LocalEngine implements TrainingEngine {
   readonly kind = 'local' as const;
@@ -982,7 +985,9 @@ export class LocalEngine implements TrainingEngine {
     if (kill && !kill.daemonStopping) {
       // A daemon that shuts down sends the same SIGTERM as `docker stop`; it drops the connection right after.
       if (this.connectionLostAt === undefined) {
-        await waitForEvent(this.dockerEvents.onEnd, () => true, AbortSignal.timeout(DAEMON_STOP_WINDOW_MS)).catch(() => undefined);
+        // dockerd stops every container (SIGTERM, up to its 10 s stop timeout each) before it lets go.
+        const window = kill.signal === '15' ? DAEMON_STOP_WINDOW_MS : 2000;
+        await waitForEvent(this.dockerEvents.onEnd, () => true, AbortSignal.timeout(window)).catch(() => undefined);
       }
       if (this.connectionLostAt !== undefined) kill.daemonStopping = true;
     }
