@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
-import { trainingJobSchema } from '../../core/job';
+import { trainingJobSchema, type JobChange } from '../../core/job';
 import { jobEventSchema, type JobEvent } from '../../core/jobEvent';
 
 /** Freezes an object and everything it holds; changes go through copies (see LocalEngine.update). */
@@ -94,6 +94,26 @@ export class JobStore {
     for (const record of loaded) {
       if (record) this.records.set(record.job.metadata.id, { ...record, job: deepFreeze(record.job) });
     }
+  }
+
+  /** Reads one job's record again (another window wrote it); says what changed. */
+  async refresh(id: string): Promise<JobChange | undefined> {
+    const before = this.records.get(id);
+    let record: JobRecord | undefined;
+    try {
+      record = jobRecordSchema.parse(JSON.parse(await fs.promises.readFile(this.recordFile(id), 'utf8')));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return undefined; // mid-write: the next change reads it
+    }
+    if (!record) {
+      if (!before) return undefined;
+      this.records.delete(id);
+      return { kind: 'deleted', job: before.job };
+    }
+    if (before && JSON.stringify(before.job) === JSON.stringify(record.job)) return undefined;
+    const job = deepFreeze(record.job);
+    this.records.set(id, { ...record, job });
+    return { kind: before ? 'updated' : 'created', job };
   }
 
   /** Every record, newest first. */

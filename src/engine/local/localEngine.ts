@@ -24,6 +24,7 @@ import {
   EngineUnavailableError,
   InvalidInputError,
   InvalidStateError,
+  ModelArtsError,
   NotFoundError,
   errorMessage,
 } from '../../core/errors';
@@ -80,6 +81,7 @@ import {
   type DockerEvent,
 } from './docker';
 import { DockerEventStream } from './dockerEvents';
+import { EngineLock, type LockHolder } from './engineLock';
 import { checkAlgorithmConfig, planLocalJob, type Capacity, type LocalJobPlan } from './jobPlanner';
 import { JobStore, type JobRecord, type LocalState } from './jobStore';
 import { TaskLogCapture } from './logCapture';
@@ -155,6 +157,9 @@ export class LocalEngine implements TrainingEngine {
   /** When the connection to Docker was lost: exits after it may be the daemon stopping its containers. */
   private connectionLostAt: number | undefined;
   private scheduling: Promise<void> = Promise.resolve();
+  /** Only the engine holding this lock writes to the data folder; the others follow what it writes. */
+  private readonly lock: EngineLock;
+  private following: { readonly holder: LockHolder; readonly stop: () => void } | undefined;
   private currentState: EngineState;
   private machine: MachineResources | undefined;
   private loaded: Promise<void> | undefined;
@@ -173,6 +178,7 @@ export class LocalEngine implements TrainingEngine {
     this.resolver =
       options.storeResolver ?? createStoreResolver({ folderStore: new FolderStore(path.join(options.dataDir, 'object-store')) });
     this.inputCache = new InputCache(path.join(options.dataDir, 'input-cache'), { maxBytes: options.inputCacheBytes ?? 20 * GIB });
+    this.lock = new EngineLock(path.join(options.dataDir, 'engine.lock'));
     this.storeId = createHash('sha256').update(path.resolve(options.dataDir)).digest('hex').slice(0, 16);
     this.reconnectDelay = options.reconnectMinMs ?? 1000;
     this.dockerEvents = this.disposables.register(
@@ -214,6 +220,19 @@ export class LocalEngine implements TrainingEngine {
       const version = parseDocker(dockerVersionSchema, await this.docker.version(), 'GET /version');
       const info = parseDocker(dockerInfoSchema, await this.docker.info(), 'GET /info');
       this.machine = { cpus: info.NCPU, memoryBytes: info.MemTotal, gpus: reportedGpus(info) };
+      const claim = this.lock.tryAcquire();
+      if (!claim.acquired) {
+        this.follow(claim.holder);
+        this.setState({ kind: 'available', version: version.Version, endpoint: this.endpoint });
+        return this.currentState;
+      }
+      if (this.following) {
+        // Taking over from a window that closed: start from what it wrote last.
+        this.following.stop();
+        this.following = undefined;
+        this.loaded = Promise.all([this.store.load(), this.algorithms.load()]).then(() => undefined);
+        await this.loaded;
+      }
       // Listen before reconciling, so no exit falls between the two.
       await this.dockerEvents.connect();
       await this.reconcile();
@@ -233,6 +252,87 @@ export class LocalEngine implements TrainingEngine {
       this.scheduleReconnect();
     }
     return this.currentState;
+  }
+
+  /**
+   * Another window's engine writes this data folder: show what it writes (records, logs,
+   * algorithms) as it changes, refuse changes here, and take over once that window is gone.
+   */
+  private follow(holder: LockHolder): void {
+    if (this.following) return;
+    this.options.logger.info(`Another window (process ${holder.pid}) runs the local engine for ${this.options.dataDir}; this one follows it.`);
+    const pending = new Set<string>();
+    let timer: NodeJS.Timeout | undefined;
+    const flush = () => {
+      timer = undefined;
+      const paths = [...pending];
+      pending.clear();
+      void this.applyForeignChanges(paths);
+    };
+    let watcher: fs.FSWatcher | undefined;
+    try {
+      watcher = fs.watch(this.options.dataDir, { recursive: true }, (_event, file) => {
+        if (!file) return;
+        pending.add(file.toString());
+        timer ??= setTimeout(flush, 100);
+      });
+      watcher.on('error', (error) => this.options.logger.warn(`Watching ${this.options.dataDir} failed: ${errorMessage(error)}`));
+    } catch (error) {
+      this.options.logger.warn(`Cannot watch ${this.options.dataDir} (${errorMessage(error)}); jobs of the other window show after a refresh.`);
+    }
+    const takeOver = setInterval(() => {
+      if (this.lock.tryAcquire().acquired) void this.connect();
+    }, 2000);
+    takeOver.unref();
+    this.following = {
+      holder,
+      stop: () => {
+        watcher?.close();
+        clearTimeout(timer);
+        clearInterval(takeOver);
+      },
+    };
+  }
+
+  private async applyForeignChanges(paths: readonly string[]): Promise<void> {
+    const jobs = new Set<string>();
+    let algorithms = false;
+    for (const file of paths) {
+      const parts = file.split(path.sep);
+      if (parts[0] === 'jobs' && parts[1]) {
+        if (parts[2] === 'logs' && parts[3]?.endsWith('.log')) this.logEmitter.fire(`${parts[1]}/${parts[3].slice(0, -4)}`);
+        else jobs.add(parts[1]);
+      } else if (parts[0] === 'algorithms') {
+        algorithms = true;
+      }
+    }
+    for (const id of jobs) {
+      const change = await this.store.refresh(id);
+      if (change) this.jobEmitter.fire(change);
+    }
+    if (algorithms) {
+      const before = new Map(this.algorithms.list().map((a) => [a.metadata.id, JSON.stringify(a)]));
+      await this.algorithms.load();
+      for (const algorithm of this.algorithms.list()) {
+        const was = before.get(algorithm.metadata.id);
+        before.delete(algorithm.metadata.id);
+        if (was !== JSON.stringify(algorithm)) this.algorithmEmitter.fire({ kind: was === undefined ? 'created' : 'updated', algorithm });
+      }
+      for (const gone of before.values()) this.algorithmEmitter.fire({ kind: 'deleted', algorithm: JSON.parse(gone) as Algorithm });
+    }
+  }
+
+  /** Changes go through the one window that runs the engine for this data folder. */
+  private async requireWriter(): Promise<void> {
+    if (!this.following) return;
+    if (this.lock.tryAcquire().acquired) {
+      await this.connect();
+      if (!this.following) return;
+    }
+    throw new ModelArtsError(
+      `Another VS Code window (process ${this.following.holder.pid}) runs the local engine for these jobs; do this in that window, or close it and this one takes over.`,
+      'ModelArts.OtherWindow',
+    );
   }
 
   private scheduleReconnect(): void {
@@ -420,6 +520,7 @@ export class LocalEngine implements TrainingEngine {
   async createJob(request: unknown, options: CreateJobOptions = {}): Promise<TrainingJob> {
     const valid = parseJobCreateRequest(request);
     await this.ensureAvailable();
+    await this.requireWriter();
     const progress = options.onProgress ?? (() => undefined);
     progress('Checking the job spec');
     const [engines, machine] = await Promise.all([this.listPresetEngines(), this.machineResources()]);
@@ -704,6 +805,7 @@ export class LocalEngine implements TrainingEngine {
 
   async stopJob(id: string, options: StopJobOptions = {}): Promise<TrainingJob> {
     await this.ensureLoaded();
+    await this.requireWriter();
     const record = this.requireRecord(id);
     const refusal = actionRefusal('stop', record.job.status.phase, record.job.metadata.name);
     if (refusal) throw new InvalidStateError(refusal);
@@ -775,6 +877,7 @@ export class LocalEngine implements TrainingEngine {
 
   async deleteJob(id: string, options: DeleteJobOptions = {}): Promise<void> {
     await this.ensureLoaded();
+    await this.requireWriter();
     const record = this.requireRecord(id);
     const refusal = actionRefusal('delete', record.job.status.phase, record.job.metadata.name);
     if (refusal) throw new InvalidStateError(refusal);
@@ -830,6 +933,7 @@ export class LocalEngine implements TrainingEngine {
   async createAlgorithm(request: unknown): Promise<Algorithm> {
     const valid = parseAlgorithmCreateRequest(request);
     await this.ensureLoaded();
+    await this.requireWriter();
     const now = Date.now();
     const algorithm = await this.checkedAlgorithm(valid, { id: randomUUID(), create_time: now });
     await this.algorithms.save(algorithm);
@@ -840,6 +944,7 @@ export class LocalEngine implements TrainingEngine {
   async updateAlgorithm(id: string, request: unknown): Promise<Algorithm> {
     const valid = parseAlgorithmCreateRequest(request);
     await this.ensureLoaded();
+    await this.requireWriter();
     const existing = this.algorithms.get(id);
     if (!existing) throw new NotFoundError('algorithm', id);
     const algorithm = await this.checkedAlgorithm(valid, { id, create_time: existing.metadata.create_time, update_time: Date.now() });
@@ -850,6 +955,7 @@ export class LocalEngine implements TrainingEngine {
 
   async deleteAlgorithm(id: string): Promise<void> {
     await this.ensureLoaded();
+    await this.requireWriter();
     const existing = this.algorithms.get(id);
     if (!existing) throw new NotFoundError('algorithm', id);
     await this.algorithms.remove(id);
@@ -1291,6 +1397,9 @@ export class LocalEngine implements TrainingEngine {
     this.disposed = true;
     clearTimeout(this.reconnectTimer);
     this.shutdown.abort();
+    this.following?.stop();
+    this.following = undefined;
+    this.lock.release();
     for (const creation of this.creations.values()) creation.abort(new CancelledError('Creating the training job'));
     for (const capture of this.captures.values()) capture.stop();
     this.captures.clear();
