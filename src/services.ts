@@ -45,6 +45,7 @@ export function createServices(context: vscode.ExtensionContext): Services & vsc
       dataDir: path.join(context.globalStorageUri.fsPath, 'local-engine'),
       dockerHost: settings.dockerHost,
       logger: log,
+      capacity: settings.capacity,
     }),
   );
   const jobs = own(new JobsModel(engine, log));
@@ -64,6 +65,11 @@ export function createServices(context: vscode.ExtensionContext): Services & vsc
 
   own(
     vscode.workspace.onDidChangeConfiguration((event) => {
+      if (event.affectsConfiguration('modelarts.local.capacity')) {
+        const { settings: changed, issues } = readSettings();
+        for (const issue of issues) log.warn(`Setting ${issue.field} ${issue.message}; using its default.`);
+        engine.setCapacity(changed.capacity);
+      }
       if (event.affectsConfiguration('modelarts.local.dockerHost') || event.affectsConfiguration('modelarts.engine')) {
         void vscode.window
           .showInformationMessage('ModelArts: reload the window to connect to the new training engine.', 'Reload Window')

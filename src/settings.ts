@@ -12,12 +12,16 @@ const SETTINGS = {
   engine: z.enum(['local'], { error: 'must be "local"' }).default('local'),
   'local.dockerHost': z.string({ error: 'must be text' }).default(''),
   'jobs.showLogsOnCreate': z.boolean({ error: 'must be true or false' }).default(true),
+  'local.capacity.cpus': z.number({ error: 'must be a number of vCPUs' }).int({ error: 'must be a whole number' }).min(0, { error: 'must be 0 (the whole machine) or more' }).default(0),
+  'local.capacity.memoryGib': z.number({ error: 'must be a number of GiB' }).int({ error: 'must be a whole number' }).min(0, { error: 'must be 0 (the whole machine) or more' }).default(0),
 };
 
 export interface Settings {
   readonly engine: 'local';
   readonly dockerHost: string;
   readonly showLogsOnCreate: boolean;
+  /** What local jobs may use at once; undefined members mean the whole Docker machine. */
+  readonly capacity: { readonly cpus?: number; readonly memoryGib?: number };
 }
 
 export function readSettings(): { settings: Settings; issues: FieldIssue[] } {
@@ -38,5 +42,8 @@ export function readSettings(): { settings: Settings; issues: FieldIssue[] } {
     issues.push(...error.issues);
     dockerHost = '';
   }
-  return { settings: { engine: read('engine'), dockerHost, showLogsOnCreate: read('jobs.showLogsOnCreate') }, issues };
+  const cpus = read('local.capacity.cpus');
+  const memoryGib = read('local.capacity.memoryGib');
+  const capacity = { ...(cpus > 0 ? { cpus } : {}), ...(memoryGib > 0 ? { memoryGib } : {}) };
+  return { settings: { engine: read('engine'), dockerHost, showLogsOnCreate: read('jobs.showLogsOnCreate'), capacity }, issues };
 }

@@ -85,6 +85,22 @@ describe('Local engine life cycle (real Docker)', function () {
     assert.ok(messages.includes('Resources are free: starting the job.'));
   });
 
+  it('starts a queuing job as soon as the capacity setting grows', async function () {
+    engine.setCapacity({ cpus: 1, memoryGib: 8 });
+    try {
+      const sleeper = 'import time\nprint("up", flush=True)\ntime.sleep(60)\n';
+      const x = await engine.createJob(scriptJob('capacity-x', sleeper));
+      const y = await engine.createJob(scriptJob('capacity-y', sleeper));
+      assert.equal((await engine.getJob(y.metadata.id))?.status.secondary_phase, 'Queuing');
+      engine.setCapacity({ cpus: 2, memoryGib: 8 });
+      await waitForJob(engine, y.metadata.id, (j) => j.status.phase === 'Running', 30_000, 'Running');
+      assert.equal((await engine.getJob(x.metadata.id))?.status.phase, 'Running', 'x still runs: y did not wait for it');
+      await Promise.all([engine.stopJob(x.metadata.id), engine.stopJob(y.metadata.id)]);
+    } finally {
+      engine.setCapacity({ cpus: 2, memoryGib: 8 });
+    }
+  });
+
   it('stops a running job: SIGTERM reaches the code, the job ends Terminated; stop and delete are refused where the console refuses them', async function () {
     const trap =
       'import signal, sys, time\n' +

@@ -157,6 +157,7 @@ export class LocalEngine implements TrainingEngine {
   /** When the connection to Docker was lost: exits after it may be the daemon stopping its containers. */
   private connectionLostAt: number | undefined;
   private scheduling: Promise<void> = Promise.resolve();
+  private capacityLimit: Partial<Capacity>;
   /** Only the engine holding this lock writes to the data folder; the others follow what it writes. */
   private readonly lock: EngineLock;
   private following: { readonly holder: LockHolder; readonly stop: () => void } | undefined;
@@ -179,6 +180,7 @@ export class LocalEngine implements TrainingEngine {
       options.storeResolver ?? createStoreResolver({ folderStore: new FolderStore(path.join(options.dataDir, 'object-store')) });
     this.inputCache = new InputCache(path.join(options.dataDir, 'input-cache'), { maxBytes: options.inputCacheBytes ?? 20 * GIB });
     this.lock = new EngineLock(path.join(options.dataDir, 'engine.lock'));
+    this.capacityLimit = options.capacity ?? {};
     this.storeId = createHash('sha256').update(path.resolve(options.dataDir)).digest('hex').slice(0, 16);
     this.reconnectDelay = options.reconnectMinMs ?? 1000;
     this.dockerEvents = this.disposables.register(
@@ -733,9 +735,15 @@ export class LocalEngine implements TrainingEngine {
   /** Local capacity: the option, else the whole Docker machine. */
   private capacity(machine: MachineResources | undefined = this.machine): Capacity {
     return {
-      cpus: this.options.capacity?.cpus ?? machine?.cpus ?? 1,
-      memoryGib: this.options.capacity?.memoryGib ?? Math.floor((machine?.memoryBytes ?? GIB) / GIB),
+      cpus: this.capacityLimit.cpus ?? machine?.cpus ?? 1,
+      memoryGib: this.capacityLimit.memoryGib ?? Math.floor((machine?.memoryBytes ?? GIB) / GIB),
     };
+  }
+
+  /** Changes what jobs may use at once (a setting changed); waiting jobs start if they now fit. */
+  setCapacity(capacity: Partial<Capacity>): void {
+    this.capacityLimit = { ...capacity };
+    void this.schedule();
   }
 
   /** Starts waiting jobs, oldest first, while the capacity allows; the first that does not fit queues, and so do those after it. */
