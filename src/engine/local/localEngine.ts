@@ -30,7 +30,7 @@ import {
 } from '../../core/errors';
 import { formatBytes } from '../../core/format';
 import { DisposableStore, Emitter, waitForEvent, type Event } from '../../core/events';
-import { LOCAL_FLAVORS, defaultFlavor, findFlavor, flavorsThatFit, type Flavor, type MachineResources } from '../../core/flavors';
+import { defaultFlavor, findFlavor, flavorsThatFit, type Flavor, type MachineResources } from '../../core/flavors';
 import {
   parseJobCreateRequest,
   retryLimit,
@@ -58,6 +58,7 @@ import type {
   StopJobOptions,
   TrainingEngine,
 } from '../trainingEngine';
+import { decideAdmission } from './admission';
 import { AlgorithmStore } from './algorithmStore';
 import { packCodeFolder } from './codeArchive';
 import { jobNetworkName, taskContainerSpec } from './containerSpec';
@@ -753,39 +754,11 @@ export class LocalEngine implements TrainingEngine {
   }
 
   private async admitWaitingJobs(): Promise<void> {
-    if (this.currentState.kind !== 'available' || this.disposed) return;
-    const capacity = this.capacity();
-    const records = this.store.list();
-    const used = { cpus: 0, memoryGib: 0, jobs: 0 };
-    for (const record of records) {
-      const phase = record.job.status.phase;
-      if (phase === 'Running' || phase === 'Terminating' || (phase === 'Pending' && record.local.admitted)) {
-        const demand = jobDemand(record.job);
-        used.cpus += demand.cpus;
-        used.memoryGib += demand.memoryGib;
-        used.jobs += 1;
-      }
-    }
-    const waiting = records
-      .filter((record) => record.job.status.phase === 'Pending' && !record.local.admitted)
-      .sort((a, b) => a.job.metadata.create_time - b.job.metadata.create_time);
-    for (const record of waiting) {
-      const id = record.job.metadata.id;
-      const demand = jobDemand(record.job);
-      if (used.cpus + demand.cpus <= capacity.cpus && used.memoryGib + demand.memoryGib <= capacity.memoryGib) {
-        used.cpus += demand.cpus;
-        used.memoryGib += demand.memoryGib;
-        used.jobs += 1;
-        void this.queue(id, () => this.admit(id));
-        continue;
-      }
-      const reason =
-        `needs ${demand.cpus} vCPUs and ${demand.memoryGib} GiB; ${used.jobs} running job${used.jobs === 1 ? '' : 's'} use ` +
-        `${used.cpus} of ${capacity.cpus} vCPUs and ${used.memoryGib} of ${capacity.memoryGib} GiB`;
-      // First come, first served: nothing overtakes a queuing job.
-      for (const queued of waiting.slice(waiting.indexOf(record))) void this.queue(queued.job.metadata.id, () => this.markQueuing(queued.job.metadata.id, reason));
-      break;
-    }
+    if (this.currentState.kind !== 'available' || this.disposed || this.following) return;
+    const candidates = this.store.list().map((record) => ({ job: record.job, admitted: record.local.admitted }));
+    const decision = decideAdmission(candidates, this.capacity());
+    for (const id of decision.start) void this.queue(id, () => this.admit(id));
+    for (const id of decision.queue) void this.queue(id, () => this.markQueuing(id, decision.reason ?? ''));
   }
 
   private async admit(id: string): Promise<void> {
@@ -1438,13 +1411,6 @@ function setPhase(job: TrainingJob, to: JobPhase, secondary: SecondaryPhase): vo
   }
   job.status.phase = to;
   job.status.secondary_phase = secondary;
-}
-
-/** CPUs and memory a job holds while it runs: its flavor times its nodes. */
-function jobDemand(job: TrainingJob): Capacity {
-  const flavor: Flavor | undefined = findFlavor(job.spec.resource.flavor_id, LOCAL_FLAVORS);
-  const nodes = job.spec.resource.node_count;
-  return { cpus: (flavor?.cpu_cores ?? 1) * nodes, memoryGib: (flavor?.memory_gib ?? 1) * nodes };
 }
 
 function describeProgress(progress: TransferProgress): string {
