@@ -96,3 +96,24 @@ export function printTable(title, header, rows) {
 export function verdict(ok) {
   return ok ? 'PASS' : 'MISS';
 }
+
+/** `--name <number>` from the command line, or the fallback. */
+export function numberOption(name, fallback) {
+  const argv = process.argv.slice(2);
+  return argv.includes(name) ? Number(argv[argv.indexOf(name) + 1]) : fallback;
+}
+
+/**
+ * Runs the benchmark when its file is the one node was started with (not when bench/run.mjs
+ * imports it): exit 0 when the target is met, 1 when missed, 2 on error.
+ */
+export function runIfMain(moduleUrl, run) {
+  if (moduleUrl !== `file://${process.argv[1]}`) return;
+  run().then(
+    (result) => process.exit(result.ok ? 0 : 1),
+    (error) => {
+      console.error(error);
+      process.exit(2);
+    },
+  );
+}

@@ -11,11 +11,9 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as readline from 'node:readline';
 import Docker from 'dockerode';
-import { PRESET_ENGINE, median, nowMs, outModule, printTable, quietLogger, removeContainersOf, removeFolders, requireDocker, tempFolder, verdict } from './common.mjs';
+import { PRESET_ENGINE, median, nowMs, numberOption, outModule, printTable, quietLogger, removeContainersOf, removeFolders, requireDocker, runIfMain, tempFolder, verdict } from './common.mjs';
 
 const TARGET_RATIO = 0.9;
-const argv = process.argv.slice(2);
-const option = (name, fallback) => (argv.includes(name) ? Number(argv[argv.indexOf(name) + 1]) : fallback);
 const PAD = 'x'.repeat(40);
 const expectedLine = (i) => `line ${i} ${PAD}`;
 
@@ -28,7 +26,7 @@ for s in range(0, N, 10000):
 sys.stdout.flush()
 `;
 
-export async function run({ rounds = option('--rounds', 3), lines = option('--lines', 1_000_000) } = {}) {
+export async function run({ rounds = numberOption('--rounds', 3), lines = numberOption('--lines', 1_000_000) } = {}) {
   requireDocker();
   const { LocalEngine } = outModule('src/engine/local/localEngine');
   const { LABELS } = outModule('src/engine/local/docker');
@@ -219,12 +217,4 @@ async function checkFile(file, lines) {
   return { ok: i === lines, detail: `${i} lines${i === lines ? ', in order' : ''}` };
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  run().then(
-    (r) => process.exit(r.ok ? 0 : 1),
-    (error) => {
-      console.error(error);
-      process.exit(2);
-    },
-  );
-}
+runIfMain(import.meta.url, run);

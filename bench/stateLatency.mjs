@@ -5,11 +5,10 @@
 // without touching src/: die received → inspect → log drained → record saved → events appended.
 //   node bench/stateLatency.mjs [--jobs 20]
 import Docker from 'dockerode';
-import { PRESET_ENGINE, median, nowMs, outModule, printTable, quantile, quietLogger, removeContainersOf, removeFolders, requireDocker, tempFolder, verdict } from './common.mjs';
+import { PRESET_ENGINE, median, nowMs, numberOption, outModule, printTable, quantile, quietLogger, removeContainersOf, removeFolders, requireDocker, runIfMain, tempFolder, verdict } from './common.mjs';
 
 const TARGET_MS = 300;
-const argv = process.argv.slice(2);
-const JOBS = argv.includes('--jobs') ? Number(argv[argv.indexOf('--jobs') + 1]) : 20;
+const JOBS = numberOption('--jobs', 20);
 
 export async function run({ jobs = JOBS } = {}) {
   requireDocker();
@@ -137,12 +136,4 @@ function fmtMs(v) {
   return `${v.toFixed(1)} ms`;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  run().then(
-    (r) => process.exit(r.ok ? 0 : 1),
-    (error) => {
-      console.error(error);
-      process.exit(2);
-    },
-  );
-}
+runIfMain(import.meta.url, run);

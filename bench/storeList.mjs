@@ -7,11 +7,10 @@
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { median, outModule, printTable, quantile, quietLogger, removeFolders, tempFolder, verdict } from './common.mjs';
+import { median, numberOption, outModule, printTable, quantile, quietLogger, removeFolders, runIfMain, tempFolder, verdict } from './common.mjs';
 
 const TARGET_MS = 50;
-const argv = process.argv.slice(2);
-const RECORDS = argv.includes('--records') ? Number(argv[argv.indexOf('--records') + 1]) : 10_000;
+const RECORDS = numberOption('--records', 10_000);
 const WARM_CALLS = 20;
 
 /** One record as the engine writes it for a finished job (validated against jobRecordSchema below). */
@@ -147,12 +146,4 @@ export async function run({ records = RECORDS } = {}) {
   return { name: 'store list (warm)', median: warmMedian, target: TARGET_MS, ok: warmMedian <= TARGET_MS };
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  run().then(
-    (r) => process.exit(r.ok ? 0 : 1),
-    (error) => {
-      console.error(error);
-      process.exit(2);
-    },
-  );
-}
+runIfMain(import.meta.url, run);
