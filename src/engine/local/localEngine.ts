@@ -40,7 +40,7 @@ import {
   type TrainingJob,
 } from '../../core/job';
 import { makeEvent, type JobEvent, type JobEventAdded } from '../../core/jobEvent';
-import { actionRefusal, canTransition, isTerminalPhase, type JobPhase, type SecondaryPhase } from '../../core/lifecycle';
+import { actionRefusal, canTransition, isTerminalPhase, type JobAction, type JobPhase, type SecondaryPhase } from '../../core/lifecycle';
 import type { Logger } from '../../core/logger';
 import { ENGINE_LABELS, type PresetEngine } from '../../core/presetEngines';
 import { FolderStore } from '../../storage/folderStore';
@@ -221,8 +221,8 @@ export class LocalEngine implements TrainingEngine {
     try {
       await this.ensureLoaded();
       const version = parseDocker(dockerVersionSchema, await this.docker.version(), 'GET /version');
-      const info = parseDocker(dockerInfoSchema, await this.docker.info(), 'GET /info');
-      this.machine = { cpus: info.NCPU, memoryBytes: info.MemTotal, gpus: reportedGpus(info) };
+      // Read again at every connection: the Docker machine may have changed while it was away.
+      this.machine = await this.readMachine();
       const claim = this.lock.tryAcquire();
       if (!claim.acquired) {
         this.follow(claim.holder);
@@ -511,11 +511,13 @@ export class LocalEngine implements TrainingEngine {
   }
 
   private async machineResources(): Promise<MachineResources> {
-    if (!this.machine) {
-      const info = parseDocker(dockerInfoSchema, await this.docker.info(), 'GET /info');
-      this.machine = { cpus: info.NCPU, memoryBytes: info.MemTotal, gpus: reportedGpus(info) };
-    }
+    this.machine ??= await this.readMachine();
     return this.machine;
+  }
+
+  private async readMachine(): Promise<MachineResources> {
+    const info = parseDocker(dockerInfoSchema, await this.docker.info(), 'GET /info');
+    return { cpus: info.NCPU, memoryBytes: info.MemTotal, gpus: reportedGpus(info) };
   }
 
   // ---- Create ---------------------------------------------------------------------------------
@@ -785,12 +787,18 @@ export class LocalEngine implements TrainingEngine {
   // ---- Stop, delete, copy ---------------------------------------------------------------------
 
   async stopJob(id: string, options: StopJobOptions = {}): Promise<TrainingJob> {
-    await this.ensureLoaded();
-    await this.requireWriter();
-    const record = this.requireRecord(id);
-    const refusal = actionRefusal('stop', record.job.status.phase, record.job.metadata.name);
-    if (refusal) throw new InvalidStateError(refusal);
-    const ended = this.waitUntilEnded(id, options.signal);
+    await this.recordAllowing('stop', id);
+    // Listening before the stop starts, so its end is not missed.
+    const ended = waitForEvent(
+      this.onDidChangeJob,
+      (change) => change.job.metadata.id === id && (change.kind === 'deleted' || isTerminalPhase(change.job.status.phase)),
+      options.signal,
+    ).then(
+      (change) => withLiveDuration(change.job, Date.now()),
+      (error: unknown) => {
+        throw options.signal?.aborted ? new CancelledError('Waiting for the job to stop') : error;
+      },
+    );
     const creation = this.creations.get(id);
     if (creation) creation.abort(STOP);
     else void this.queue(id, () => this.terminate(id));
@@ -834,34 +842,8 @@ export class LocalEngine implements TrainingEngine {
     }
   }
 
-  /** Resolves with the job once it is in a terminal phase. */
-  private waitUntilEnded(id: string, signal?: AbortSignal): Promise<TrainingJob> {
-    return new Promise<TrainingJob>((resolve, reject) => {
-      const store = new DisposableStore();
-      const done = (job: TrainingJob) => {
-        store.dispose();
-        resolve(withLiveDuration(structuredClone(job), Date.now()));
-      };
-      store.register(this.jobEmitter.event((change) => {
-        if (change.job.metadata.id === id && (change.kind === 'deleted' || isTerminalPhase(change.job.status.phase))) done(change.job);
-      }));
-      const onAbort = () => {
-        store.dispose();
-        reject(new CancelledError('Waiting for the job to stop'));
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      store.register({ dispose: () => signal?.removeEventListener('abort', onAbort) });
-      const current = this.store.get(id)?.job;
-      if (current && isTerminalPhase(current.status.phase)) done(current);
-    });
-  }
-
   async deleteJob(id: string, options: DeleteJobOptions = {}): Promise<void> {
-    await this.ensureLoaded();
-    await this.requireWriter();
-    const record = this.requireRecord(id);
-    const refusal = actionRefusal('delete', record.job.status.phase, record.job.metadata.name);
-    if (refusal) throw new InvalidStateError(refusal);
+    await this.recordAllowing('delete', id);
     await this.queue(id, async () => {
       const current = this.store.get(id);
       if (!current) return;
@@ -884,18 +866,9 @@ export class LocalEngine implements TrainingEngine {
     await this.ensureLoaded();
     const record = this.requireRecord(id);
     const request = toCreateRequest(record.job);
-    request.metadata.name = options.name ?? this.uniqueJobName(`${record.job.metadata.name}-copy`);
-    return this.createJob(request, options);
-  }
-
-  /** `base`, or `base-2`, `base-3`… whichever no job has, within ModelArts' 64 characters. */
-  private uniqueJobName(base: string): string {
     const taken = new Set(this.store.list().map((r) => r.job.metadata.name));
-    for (let n = 1; ; n++) {
-      const suffix = n === 1 ? '' : `-${n}`;
-      const name = base.slice(0, 64 - suffix.length) + suffix;
-      if (!taken.has(name)) return name;
-    }
+    request.metadata.name = options.name ?? uniqueName(`${record.job.metadata.name}-copy`, (name) => taken.has(name));
+    return this.createJob(request, options);
   }
 
   // ---- Algorithms -----------------------------------------------------------------------------
@@ -946,16 +919,8 @@ export class LocalEngine implements TrainingEngine {
   async saveJobAsAlgorithm(jobId: string, options: { readonly name?: string; readonly description?: string } = {}): Promise<Algorithm> {
     await this.ensureLoaded();
     const record = this.requireRecord(jobId);
-    const name = options.name ?? this.uniqueAlgorithmName(record.job.metadata.name);
+    const name = options.name ?? uniqueName(record.job.metadata.name, (candidate) => this.algorithms.findByName(candidate) !== undefined);
     return this.createAlgorithm(algorithmRequestFromJob(record.job, name, options.description));
-  }
-
-  private uniqueAlgorithmName(base: string): string {
-    for (let n = 1; ; n++) {
-      const suffix = n === 1 ? '' : `-${n}`;
-      const name = base.slice(0, 64 - suffix.length) + suffix;
-      if (!this.algorithms.findByName(name)) return name;
-    }
   }
 
   /** Checks what the schema cannot (unique name, code folder, boot file, engine) and builds the record. */
@@ -1362,6 +1327,16 @@ export class LocalEngine implements TrainingEngine {
     }
   }
 
+  /** The job, once this window may change it and its phase allows `action` (the console's rules). */
+  private async recordAllowing(action: JobAction, id: string): Promise<JobRecord> {
+    await this.ensureLoaded();
+    await this.requireWriter();
+    const record = this.requireRecord(id);
+    const refusal = actionRefusal(action, record.job.status.phase, record.job.metadata.name);
+    if (refusal) throw new InvalidStateError(refusal);
+    return record;
+  }
+
   private requireRecord(id: string): JobRecord {
     const record = this.store.get(id);
     if (!record) throw new NotFoundError('job', id);
@@ -1402,6 +1377,15 @@ interface Outcome {
   readonly message: string;
   /** When it ended (epoch ms); now if left out. */
   readonly at?: number;
+}
+
+/** `base`, or `base-2`, `base-3`… whichever is not taken, within ModelArts' 64 characters. */
+function uniqueName(base: string, taken: (name: string) => boolean): string {
+  for (let n = 1; ; n++) {
+    const suffix = n === 1 ? '' : `-${n}`;
+    const name = base.slice(0, 64 - suffix.length) + suffix;
+    if (!taken(name)) return name;
+  }
 }
 
 function setPhase(job: TrainingJob, to: JobPhase, secondary: SecondaryPhase): void {
