@@ -16,6 +16,7 @@ import {
   PRESET_ENGINE,
   REPO_ROOT,
   containersOf,
+  removeContainersOf,
   jobRequest,
   makeFolder,
   recordingLogger,
@@ -55,7 +56,7 @@ describe('Local engine life cycle (real Docker)', function () {
 
   after(async function () {
     engine?.dispose();
-    for (const info of await containersOf(engine)) await docker.getContainer(info.Id).remove({ force: true }).catch(() => undefined);
+    await removeContainersOf(engine);
     removeFolders();
   });
 
@@ -387,7 +388,7 @@ describe('Local engine life cycle (real Docker)', function () {
         `hello-from-image /home/ma-user/modelarts/user-job-dir/${path.basename(context)} --train_url=/home/ma-user/modelarts/outputs/train_url_0 --lr=0.3\n`,
       );
     } finally {
-      for (const info of await containersOf(engine)) await docker.getContainer(info.Id).remove({ force: true }).catch(() => undefined);
+      await removeContainersOf(engine);
       await docker.getImage(built.tag).remove({ force: true }).catch(() => undefined);
     }
   });

@@ -9,7 +9,7 @@ import Docker from 'dockerode';
 import { InvalidInputError } from '../../src/core/errors';
 import { LABELS } from '../../src/engine/local/docker';
 import { LocalEngine } from '../../src/engine/local/localEngine';
-import { DIGITS_DIR, EPOCH_LINE, PRESET_ENGINE, containersOf, jobRequest as request, makeFolder, recordingLogger, removeFolders, waitForJob, waitForTerminal } from '../support/jobs';
+import { DIGITS_DIR, EPOCH_LINE, PRESET_ENGINE, containersOf, removeContainersOf, jobRequest as request, makeFolder, recordingLogger, removeFolders, waitForJob, waitForTerminal } from '../support/jobs';
 
 const docker = new Docker();
 
@@ -29,9 +29,7 @@ describe('LocalEngine (real Docker)', function () {
 
   after(async function () {
     engine?.dispose();
-    for (const info of await containersOf(engine)) {
-      await docker.getContainer(info.Id).remove({ force: true }).catch(() => undefined);
-    }
+    await removeContainersOf(engine);
     removeFolders();
   });
 

@@ -6,12 +6,10 @@
 import * as assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as path from 'node:path';
-import Docker from 'dockerode';
 import { waitForEvent } from '../../src/core/events';
 import { LocalEngine } from '../../src/engine/local/localEngine';
-import { REPO_ROOT, containersOf, jobRequest, makeFolder, recordingLogger, removeFolders, waitForJob, waitForTerminal } from '../support/jobs';
+import { REPO_ROOT, removeContainersOf, jobRequest, makeFolder, recordingLogger, removeFolders, waitForJob, waitForTerminal } from '../support/jobs';
 
-const docker = new Docker();
 
 function dockerAnswers(): boolean {
   return spawnSync('docker', ['info', '--format', '{{.ServerVersion}}'], { stdio: 'ignore' }).status === 0;
@@ -32,7 +30,7 @@ describe('Reconciliation after dockerd restarts (real dockerd)', function () {
 
   after(async function () {
     engine?.dispose();
-    for (const info of await containersOf(engine)) await docker.getContainer(info.Id).remove({ force: true }).catch(() => undefined);
+    await removeContainersOf(engine);
     removeFolders();
   });
 

@@ -6,16 +6,14 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import Docker from 'dockerode';
 import { LocalEngine } from '../../src/engine/local/localEngine';
 import { FolderStore } from '../../src/storage/folderStore';
 import { S3Store } from '../../src/storage/s3Store';
 import { createStoreResolver } from '../../src/storage/storeResolver';
 import { downloadPrefix, listPrefix, uploadFolder } from '../../src/storage/transfer';
-import { DIGITS_DIR, EPOCH_LINE, PRESET_ENGINE, containersOf, makeFolder, recordingLogger, removeFolders, waitForTerminal } from '../support/jobs';
+import { DIGITS_DIR, EPOCH_LINE, PRESET_ENGINE, removeContainersOf, makeFolder, recordingLogger, removeFolders, waitForTerminal } from '../support/jobs';
 import { ensureS3Server } from '../support/s3Server';
 
-const docker = new Docker();
 
 describe('Jobs with data in a real S3 store (radosgw)', function () {
   let engine: LocalEngine;
@@ -40,7 +38,7 @@ describe('Jobs with data in a real S3 store (radosgw)', function () {
 
   after(async function () {
     engine?.dispose();
-    for (const info of await containersOf(engine)) await docker.getContainer(info.Id).remove({ force: true }).catch(() => undefined);
+    await removeContainersOf(engine);
     removeFolders();
   });
 

@@ -4,20 +4,18 @@
  * goes away. Without this, both would capture the same log and every line would appear twice.
  */
 import * as assert from 'node:assert/strict';
-import Docker from 'dockerode';
 import { waitForEvent } from '../../src/core/events';
 import { ModelArtsError } from '../../src/core/errors';
 import { LocalEngine } from '../../src/engine/local/localEngine';
-import { containersOf, jobRequest, makeFolder, recordingLogger, removeFolders, waitForJob, waitForTerminal } from '../support/jobs';
+import { removeContainersOf, jobRequest, makeFolder, recordingLogger, removeFolders, waitForJob, waitForTerminal } from '../support/jobs';
 
-const docker = new Docker();
 
 describe('Two windows on one data folder (real Docker)', function () {
   const engines: LocalEngine[] = [];
 
   after(async function () {
     for (const engine of engines) {
-      for (const info of await containersOf(engine)) await docker.getContainer(info.Id).remove({ force: true }).catch(() => undefined);
+      await removeContainersOf(engine);
       engine.dispose();
     }
     removeFolders();

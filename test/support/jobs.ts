@@ -96,3 +96,8 @@ export function jobRequest(name: string, codeDir: string, bootFile: string, para
 export function containersOf(engine: { readonly storeId: string }, docker = new Docker()): Promise<Docker.ContainerInfo[]> {
   return docker.listContainers({ all: true, filters: { label: [`${LABELS.store}=${engine.storeId}`] } });
 }
+
+/** Removes every container of an engine's store (test clean-up). */
+export async function removeContainersOf(engine: { readonly storeId: string }, docker = new Docker()): Promise<void> {
+  for (const info of await containersOf(engine, docker)) await docker.getContainer(info.Id).remove({ force: true }).catch(() => undefined);
+}
