@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { cancelled, throwIfAborted } from './concurrency';
 import type { StoreLocation, StoredObject, TransferProgress } from './objectStore';
 import { downloadObjects, fingerprintObjects, listPrefix, type FolderTransferOptions, type PrefixFingerprint } from './transfer';
+import { chmodTree } from './fileModes';
 
 export interface InputCacheOptions {
   /** Budget for the whole cache; entries in use are kept even above it. Default 20 GiB. */
@@ -127,7 +128,8 @@ export class InputCache {
     const partial = path.join(this.root, `${hash}.partial-${process.pid}-${randomBytes(6).toString('hex')}`);
     try {
       const result = await downloadObjects(location, objects, partial, { signal, onProgress, ...(concurrency ? { concurrency } : {}) });
-      await openUpForContainers(partial);
+      // Folders 0755 and files 0644: job containers run as UID 1000 and must read every input.
+      await chmodTree(partial, 0o755, 0o644);
       let ready = false;
       try {
         await fs.promises.rename(partial, path.join(this.root, hash));
@@ -231,16 +233,6 @@ function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Pro
     signal.addEventListener('abort', onAbort, { once: true });
     work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
   });
-}
-
-/** Folders 0755 and files 0644: job containers run as UID 1000 and must read every input. */
-async function openUpForContainers(dir: string): Promise<void> {
-  await fs.promises.chmod(dir, 0o755);
-  for (const entry of await fs.promises.readdir(dir, { withFileTypes: true })) {
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) await openUpForContainers(full);
-    else if (entry.isFile()) await fs.promises.chmod(full, 0o644);
-  }
 }
 
 async function measure(dir: string): Promise<{ bytes: number; lastUsed: number }> {

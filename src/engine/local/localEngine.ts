@@ -43,6 +43,7 @@ import { makeEvent, type JobEvent, type JobEventAdded } from '../../core/jobEven
 import { actionRefusal, canTransition, isTerminalPhase, type JobAction, type JobPhase, type SecondaryPhase } from '../../core/lifecycle';
 import type { Logger } from '../../core/logger';
 import { ENGINE_LABELS, type PresetEngine } from '../../core/presetEngines';
+import { chmodTree } from '../../storage/fileModes';
 import { FolderStore } from '../../storage/folderStore';
 import { InputCache } from '../../storage/inputCache';
 import type { StoreResolver, TransferProgress } from '../../storage/objectStore';
@@ -1412,12 +1413,7 @@ async function readableByMaUser(dir: string): Promise<boolean> {
 /** Lets ma-user (UID 1000) write into a folder this process made, when this process is someone else. */
 async function openUpForMaUser(dir: string): Promise<void> {
   if (typeof process.getuid !== 'function' || process.getuid() === MA_USER_UID) return;
-  await fs.promises.chmod(dir, 0o777);
-  for (const entry of await fs.promises.readdir(dir, { withFileTypes: true })) {
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) await openUpForMaUser(full);
-    else if (entry.isFile()) await fs.promises.chmod(full, 0o666);
-  }
+  await chmodTree(dir, 0o777, 0o666);
 }
 
 /** Whether Docker answered (with an error status), as opposed to not being reachable at all. */
