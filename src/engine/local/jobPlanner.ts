@@ -12,7 +12,7 @@ import type { Algorithm, ValidAlgorithmCreateRequest } from '../../core/algorith
 import { inputLocalDir, outputLocalDir, taskNames } from '../../core/contract';
 import { InvalidInputError, type FieldIssue } from '../../core/errors';
 import { findFlavor, type Flavor } from '../../core/flavors';
-import type { JobInput, JobOutput, TrainingJob, ValidJobCreateRequest } from '../../core/job';
+import type { EngineRef, JobInput, JobOutput, TrainingJob, ValidJobCreateRequest } from '../../core/job';
 import { describeEngine, matchPresetEngine, type PresetEngine } from '../../core/presetEngines';
 import type { StoreLocation } from '../../storage/objectStore';
 
@@ -90,14 +90,7 @@ export async function planLocalJob(request: ValidJobCreateRequest, context: Plan
   } else if (algorithm.engine) {
     engine = matchPresetEngine(context.engines, algorithm.engine);
     if (!engine) {
-      const wanted = algorithm.engine.engine_id ?? `${algorithm.engine.engine_name} ${algorithm.engine.engine_version}`;
-      const field = algorithm.engine.engine_id ? 'algorithm.engine.engine_id' : 'algorithm.engine';
-      problem(
-        field,
-        context.engines.length
-          ? `unknown engine "${wanted}"${origin}; installed: ${context.engines.map((e) => `${describeEngine(e)} (${e.engine_id})`).join(', ')}`
-          : `unknown engine "${wanted}"; no preset engine image is installed (build them with scripts/build-preset-images.sh)`,
-      );
+      problem(algorithm.engine.engine_id ? 'algorithm.engine.engine_id' : 'algorithm.engine', unknownEngine(algorithm.engine, context.engines, origin));
     } else {
       image = engine.image_info.cpu_image_url;
     }
@@ -134,9 +127,9 @@ export async function planLocalJob(request: ValidJobCreateRequest, context: Plan
     }
   }
   // Code: a folder on this machine, and a Python boot file inside it (optional for a custom image's command).
-  const codeDir = algorithm.code_dir === undefined ? undefined : await checkCodeDir(algorithm.code_dir, problem, origin);
+  const codeDir = algorithm.code_dir === undefined ? undefined : await checkCodeDir(algorithm.code_dir, problem, origin, 'algorithm.');
   const bootFile =
-    codeDir === undefined || algorithm.boot_file === undefined ? undefined : await checkBootFile(codeDir, algorithm.boot_file, problem, origin);
+    codeDir === undefined || algorithm.boot_file === undefined ? undefined : await checkBootFile(codeDir, algorithm.boot_file, problem, origin, 'algorithm.');
 
   // Data: inputs staged before the start, outputs delivered after the end.
   const inputs = await planInputs(algorithm.inputs ?? [], context, problem);
@@ -207,12 +200,10 @@ export async function checkAlgorithmConfig(
   if (config.engine.image_url !== undefined) {
     for (const message of await context.checkImage(config.engine.image_url)) counting('engine.image_url', message);
   } else if (!matchPresetEngine(context.engines, config.engine)) {
-    const wanted = config.engine.engine_id ?? `${config.engine.engine_name} ${config.engine.engine_version}`;
-    counting('engine', `unknown engine "${wanted}"; installed: ${context.engines.map((e) => `${describeEngine(e)} (${e.engine_id})`).join(', ') || 'none'}`);
+    counting('engine', unknownEngine(config.engine, context.engines, ''));
   }
-  const relabel: Problem = (field, message) => counting(field.replace(/^algorithm\./, ''), message);
-  const codeDir = config.code_dir === undefined ? undefined : await checkCodeDir(config.code_dir, relabel, '');
-  const bootFile = codeDir === undefined || config.boot_file === undefined ? undefined : await checkBootFile(codeDir, config.boot_file, relabel, '');
+  const codeDir = config.code_dir === undefined ? undefined : await checkCodeDir(config.code_dir, counting, '', '');
+  const bootFile = codeDir === undefined || config.boot_file === undefined ? undefined : await checkBootFile(codeDir, config.boot_file, counting, '', '');
   if (before.count) return undefined;
   return {
     ...config,
@@ -325,8 +316,17 @@ function reportInvalid(error: unknown, problem: Problem): void {
   for (const issue of error.issues) problem(issue.field, issue.message);
 }
 
-async function checkCodeDir(value: string, problem: Problem, origin: string): Promise<string | undefined> {
-  const field = 'algorithm.code_dir';
+/** Why a preset engine reference matches nothing installed, naming what is. */
+function unknownEngine(ref: EngineRef, engines: readonly PresetEngine[], origin: string): string {
+  const wanted = ref.engine_id ?? `${ref.engine_name} ${ref.engine_version}`;
+  return engines.length
+    ? `unknown engine "${wanted}"${origin}; installed: ${engines.map((e) => `${describeEngine(e)} (${e.engine_id})`).join(', ')}`
+    : `unknown engine "${wanted}"; no preset engine image is installed (build them with scripts/build-preset-images.sh)`;
+}
+
+/** `prefix` places the field: `algorithm.` in a job spec, nothing in an algorithm's job_config. */
+async function checkCodeDir(value: string, problem: Problem, origin: string, prefix: string): Promise<string | undefined> {
+  const field = `${prefix}code_dir`;
   if (/^(obs|s3):\/\//.test(value)) {
     problem(field, 'the local engine runs code from a folder on this machine; object-storage code folders are not supported yet');
     return undefined;
@@ -350,8 +350,8 @@ async function checkCodeDir(value: string, problem: Problem, origin: string): Pr
   return folder;
 }
 
-async function checkBootFile(codeDir: string, value: string, problem: Problem, origin: string): Promise<string | undefined> {
-  const field = 'algorithm.boot_file';
+async function checkBootFile(codeDir: string, value: string, problem: Problem, origin: string, prefix: string): Promise<string | undefined> {
+  const field = `${prefix}boot_file`;
   const given = hostPath(value, field, problem);
   if (given === undefined) return undefined;
   const file = path.resolve(codeDir, given);
