@@ -4,6 +4,7 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { ConfiguredStore } from './configuredStore';
 import { LocalEngine } from './engine/local/localEngine';
 import type { EngineState, TrainingEngine } from './engine/trainingEngine';
 import { JobLogChannels } from './logs/jobLogChannels';
@@ -18,6 +19,8 @@ export interface Services {
   /** The extension's own diagnostics ("ModelArts" in the Output panel). */
   readonly log: vscode.LogOutputChannel;
   readonly engine: TrainingEngine;
+  /** The object store of datasets and job inputs/outputs that the settings name. */
+  readonly stores: ConfiguredStore;
   readonly jobs: JobsModel;
   readonly jobsTree: JobsTreeProvider;
   readonly jobsView: vscode.TreeView<JobNode>;
@@ -33,6 +36,7 @@ export function createServices(context: vscode.ExtensionContext): Services & vsc
 
   const log = own(vscode.window.createOutputChannel('ModelArts', { log: true }));
   const { settings, issues } = readSettings();
+  let currentSettings = settings;
   for (const issue of issues) {
     log.warn(`Setting ${issue.field}: ${issue.message}; using its default.`);
     void vscode.window.showWarningMessage(`ModelArts: setting ${issue.field} ${issue.message}. Its default is used.`, 'Open Settings').then((choice) => {
@@ -40,12 +44,16 @@ export function createServices(context: vscode.ExtensionContext): Services & vsc
     });
   }
 
+  const dataDir = path.join(context.globalStorageUri.fsPath, 'local-engine');
+  const stores = own(new ConfiguredStore(context.secrets, path.join(dataDir, 'object-store'), path.join(dataDir, 'storage-state'), log));
+  void stores.apply(settings.storage);
   const engine = own(
     new LocalEngine({
-      dataDir: path.join(context.globalStorageUri.fsPath, 'local-engine'),
+      dataDir,
       dockerHost: settings.dockerHost,
       logger: log,
       capacity: settings.capacity,
+      storeResolver: stores.resolver,
     }),
   );
   const jobs = own(new JobsModel(engine, log));
@@ -65,11 +73,12 @@ export function createServices(context: vscode.ExtensionContext): Services & vsc
 
   own(
     vscode.workspace.onDidChangeConfiguration((event) => {
-      if (event.affectsConfiguration('modelarts.local.capacity')) {
-        const { settings: changed, issues } = readSettings();
-        for (const issue of issues) log.warn(`Setting ${issue.field} ${issue.message}; using its default.`);
-        engine.setCapacity(changed.capacity);
-      }
+      if (!event.affectsConfiguration('modelarts')) return;
+      const { settings: changed, issues } = readSettings();
+      currentSettings = changed;
+      for (const issue of issues) log.warn(`Setting ${issue.field}: ${issue.message}; using its default.`);
+      if (event.affectsConfiguration('modelarts.local.capacity')) engine.setCapacity(changed.capacity);
+      if (event.affectsConfiguration('modelarts.storage')) void stores.apply(changed.storage);
       if (event.affectsConfiguration('modelarts.local.dockerHost') || event.affectsConfiguration('modelarts.engine')) {
         void vscode.window
           .showInformationMessage('ModelArts: reload the window to connect to the new training engine.', 'Reload Window')
@@ -80,9 +89,13 @@ export function createServices(context: vscode.ExtensionContext): Services & vsc
 
   return {
     context,
-    settings,
+    /** Always the settings as they are now. */
+    get settings() {
+      return currentSettings;
+    },
     log,
     engine,
+    stores,
     jobs,
     jobsTree,
     jobsView,

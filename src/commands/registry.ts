@@ -7,9 +7,11 @@
 import * as vscode from 'vscode';
 import { ModelArtsError, errorMessage, isCancellation } from '../core/errors';
 import type { Services } from '../services';
-import { JobNode } from '../views/jobsTree';
+import { TreeNode } from '../views/treeNode';
 import { createJob } from './createJob';
+import { JobDraft } from './jobDraft';
 import { refreshJobs } from './refreshJobs';
+import { setStorageCredentials } from './setStorageCredentials';
 import { showLogs } from './showLogs';
 
 export interface CommandContext {
@@ -25,6 +27,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   'modelarts.jobs.showLogs': showLogs,
   'modelarts.jobs.refresh': refreshJobs,
   'modelarts.showLog': showExtensionLog,
+  'modelarts.storage.setCredentials': setStorageCredentials,
 };
 
 /** Reveals the extension's own log (what failed and why). */
@@ -33,10 +36,10 @@ async function showExtensionLog({ services }: CommandContext): Promise<{ channel
   return { channel: services.log.name };
 }
 
-/** Menus pass tree nodes and URIs; other code passes ids and spec objects. */
+/** Menus pass tree nodes and URIs (and views pass drafts); other code passes ids and spec objects. */
 export function isInteractive(args: readonly unknown[]): boolean {
   const first = args[0];
-  return first === undefined || first instanceof JobNode || first instanceof vscode.Uri;
+  return first === undefined || first instanceof TreeNode || first instanceof vscode.Uri || first instanceof JobDraft;
 }
 
 export function registerCommands(services: Services): vscode.Disposable[] {

@@ -8,9 +8,12 @@ import { formatParameterList, type TrainingJob } from '../core/job';
 import { allowedActions, type JobAction, type JobPhase } from '../core/lifecycle';
 import type { TrainingEngine } from '../engine/trainingEngine';
 import type { JobsModel } from './jobsModel';
+import { TreeNode } from './treeNode';
 
-export class JobNode {
-  constructor(public job: TrainingJob) {}
+export class JobNode extends TreeNode {
+  constructor(public job: TrainingJob) {
+    super();
+  }
   get id(): string {
     return this.job.metadata.id;
   }
