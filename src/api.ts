@@ -6,14 +6,15 @@
  *   api.jobs.onDidChange(({ job }) => console.log(job.status.phase));
  */
 import type * as vscode from 'vscode';
+import type { Algorithm } from './core/algorithm';
 import type { Flavor } from './core/flavors';
 import type { JobChange, JobCreateRequest, TrainingJob } from './core/job';
 import type { JobEvent } from './core/jobEvent';
 import type { PresetEngine } from './core/presetEngines';
-import type { EngineState } from './engine/trainingEngine';
+import type { AlgorithmChange, EngineState } from './engine/trainingEngine';
 import type { Services } from './services';
 
-export type { EngineState, Flavor, JobChange, JobCreateRequest, JobEvent, PresetEngine, TrainingJob };
+export type { Algorithm, AlgorithmChange, EngineState, Flavor, JobChange, JobCreateRequest, JobEvent, PresetEngine, TrainingJob };
 
 export interface ModelArtsApi {
   readonly apiVersion: 1;
@@ -27,8 +28,22 @@ export interface ModelArtsApi {
     events(id: string): Promise<JobEvent[]>;
     /** A task's log so far (`worker-0` unless given). */
     log(id: string, task?: string): Promise<string>;
+    /** Stops a Creating, Pending or Running job; resolves with it once it has ended. */
+    stop(id: string): Promise<TrainingJob>;
+    /** Deletes a finished job (its outputs in storage stay unless `deleteOutputs`). */
+    delete(id: string, options?: { deleteOutputs?: boolean }): Promise<void>;
+    /** Creates a new job from an old one's spec, named `<name>-copy` unless `name` is given. */
+    copy(id: string, options?: { name?: string }): Promise<TrainingJob>;
     /** Fires when a job is created, changes phase or status, or is deleted. */
     readonly onDidChange: vscode.Event<JobChange>;
+  };
+
+  readonly algorithms: {
+    /** Every algorithm, newest first (create, edit and delete them with the modelarts.algorithms.* commands). */
+    list(): Promise<Algorithm[]>;
+    get(id: string): Promise<Algorithm | undefined>;
+    /** Fires when an algorithm is created, updated or deleted. */
+    readonly onDidChange: vscode.Event<AlgorithmChange>;
   };
   readonly engine: {
     readonly kind: 'local' | 'cloud';
@@ -49,7 +64,16 @@ export function createApi(services: Services): ModelArtsApi {
       create: (spec) => engine.createJob(spec),
       events: (id) => engine.listEvents(id),
       log: (id, task = 'worker-0') => engine.readLog(id, task),
+      stop: (id) => engine.stopJob(id),
+      delete: (id, options) => engine.deleteJob(id, options),
+      copy: (id, options) => engine.copyJob(id, options),
       onDidChange: engine.onDidChangeJob,
+    },
+
+    algorithms: {
+      list: () => engine.listAlgorithms(),
+      get: (id) => engine.getAlgorithm(id),
+      onDidChange: engine.onDidChangeAlgorithm,
     },
     engine: {
       kind: engine.kind,

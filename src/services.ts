@@ -10,8 +10,16 @@ import type { EngineState, TrainingEngine } from './engine/trainingEngine';
 import { JobLogChannels } from './logs/jobLogChannels';
 import { readSettings, type Settings } from './settings';
 import { JobsModel } from './views/jobsModel';
-import { JobsTreeProvider, type JobNode } from './views/jobsTree';
-import { WelcomeOnlyTreeProvider } from './views/welcomeOnlyTree';
+import { JobsTreeProvider, describeFilter, type JobsTreeNode } from './views/jobsTree';
+import { JobsStatusBar } from './views/jobsStatusBar';
+import { JobEventsDocuments } from './logs/jobEventsDocuments';
+import { JobNotifications } from './logs/jobNotifications';
+import { JobSpecDrafts } from './drafts/jobSpecDrafts';
+import { ALGORITHM_SCHEME, AlgorithmFileSystem } from './views/algorithmFileSystem';
+import { AlgorithmsModel } from './views/algorithmsModel';
+import { createAlgorithmsTreeView, type AlgorithmTreeNode, type AlgorithmsTreeProvider } from './views/algorithmsTree';
+import { DatasetsModel, type DatasetNode } from './views/datasetsModel';
+import { DatasetsTreeProvider } from './views/datasetsTree';
 
 export interface Services {
   readonly context: vscode.ExtensionContext;
@@ -23,8 +31,17 @@ export interface Services {
   readonly stores: ConfiguredStore;
   readonly jobs: JobsModel;
   readonly jobsTree: JobsTreeProvider;
-  readonly jobsView: vscode.TreeView<JobNode>;
+  readonly jobsView: vscode.TreeView<JobsTreeNode>;
   readonly jobLogs: JobLogChannels;
+  /** The Datasets view's buckets, folders and objects, listed a level and a page at a time. */
+  readonly datasets: DatasetsModel;
+  readonly datasetsView: vscode.TreeView<DatasetNode>;
+  readonly jobEvents: JobEventsDocuments;
+  /** Job specs opened as JSON before they are created. */
+  readonly drafts: JobSpecDrafts;
+  readonly algorithms: AlgorithmsModel;
+  readonly algorithmsTree: AlgorithmsTreeProvider;
+  readonly algorithmsView: vscode.TreeView<AlgorithmTreeNode>;
 }
 
 export function createServices(context: vscode.ExtensionContext): Services & vscode.Disposable {
@@ -58,16 +75,42 @@ export function createServices(context: vscode.ExtensionContext): Services & vsc
   );
   const jobs = own(new JobsModel(engine, log));
   const jobsTree = own(new JobsTreeProvider(jobs, engine));
-  const jobsView = own(vscode.window.createTreeView('modelarts.jobs', { treeDataProvider: jobsTree, showCollapseAll: false }));
+  const jobsView = own(vscode.window.createTreeView('modelarts.jobs', { treeDataProvider: jobsTree, showCollapseAll: true }));
   own(jobsView.onDidChangeVisibility((e) => jobsTree.setVisible(e.visible)));
   jobsTree.setVisible(jobsView.visible);
-  own(vscode.window.registerTreeDataProvider('modelarts.algorithms', new WelcomeOnlyTreeProvider()));
-  own(vscode.window.registerTreeDataProvider('modelarts.datasets', new WelcomeOnlyTreeProvider()));
-  const jobLogs = own(new JobLogChannels(engine));
+  own(
+    jobsTree.onDidChangeFilter((filter) => {
+      jobsView.description = describeFilter(filter);
+      void vscode.commands.executeCommand('setContext', 'modelarts.jobs.filtered', jobsView.description !== undefined);
+    }),
+  );
+  own(new JobsStatusBar(jobs, engine));
+  const jobEvents = own(new JobEventsDocuments(engine));
+  const drafts = own(new JobSpecDrafts());
+  own(
+    new JobNotifications(engine, () => {
+      // The walkthrough's last step completes when a job completes.
+      void vscode.commands.executeCommand('setContext', 'modelarts.hasCompletedJob', true);
+    }),
+  );
+  const algorithms = own(new AlgorithmsModel(engine, log));
+  const { tree: algorithmsTree, view: algorithmsView } = own(createAlgorithmsTreeView(algorithms, engine));
+  own(vscode.workspace.registerFileSystemProvider(ALGORITHM_SCHEME, own(new AlgorithmFileSystem(engine, log)), { isCaseSensitive: true }));
+  const datasets = own(new DatasetsModel(stores, log));
+  const datasetsTree = own(new DatasetsTreeProvider(datasets));
+  const datasetsView = own(vscode.window.createTreeView('modelarts.datasets', { treeDataProvider: datasetsTree, showCollapseAll: true }));
+  const jobLogs = own(new JobLogChannels(engine, context.workspaceState));
 
   // `when` clauses and welcome views follow the engine's reachability.
+  let restored = false;
   const publishState = (state: EngineState) => {
     void vscode.commands.executeCommand('setContext', 'modelarts.engineState', state.kind);
+    if (state.kind !== 'available' || restored) return;
+    restored = true;
+    void jobLogs.restore().then((count) => count && log.info(`Following ${count} job log(s) again after the reload`));
+    void engine.listJobs().then((all) => {
+      if (all.some((job) => job.status.phase === 'Completed')) void vscode.commands.executeCommand('setContext', 'modelarts.hasCompletedJob', true);
+    });
   };
   own(engine.onDidChangeState(publishState));
 
@@ -100,6 +143,13 @@ export function createServices(context: vscode.ExtensionContext): Services & vsc
     jobsTree,
     jobsView,
     jobLogs,
+    datasets,
+    datasetsView,
+    jobEvents,
+    drafts,
+    algorithms,
+    algorithmsTree,
+    algorithmsView,
     dispose() {
       for (const item of disposables.splice(0).reverse()) item.dispose();
     },

@@ -8,7 +8,24 @@ import * as vscode from 'vscode';
 import { ModelArtsError, errorMessage, isCancellation } from '../core/errors';
 import type { Services } from '../services';
 import { TreeNode } from '../views/treeNode';
-import { createJob } from './createJob';
+import { createAlgorithm, createJobFromAlgorithm, deleteAlgorithm, editAlgorithm, refreshAlgorithms } from './algorithms';
+import { copyJob } from './copyJob';
+import { createJob, createJobFromDraft } from './createJob';
+import { deleteJob } from './deleteJob';
+import { clearJobsFilter, filterJobs, loadMoreJobs } from './filterJobs';
+import { revealOutput } from './revealOutput';
+import { saveJobAsAlgorithm } from './saveJobAsAlgorithm';
+import { showEvents } from './showEvents';
+import { stopJob } from './stopJob';
+import {
+  copyDatasetUrl,
+  deleteFromDatasets,
+  downloadFromDatasets,
+  loadMoreDatasets,
+  refreshDatasets,
+  uploadToDatasets,
+  useDatasetAsInput,
+} from './datasets';
 import { JobDraft } from './jobDraft';
 import { refreshJobs } from './refreshJobs';
 import { setStorageCredentials } from './setStorageCredentials';
@@ -24,16 +41,46 @@ export type Command = (context: CommandContext, ...args: unknown[]) => Promise<u
 
 export const COMMANDS: Readonly<Record<string, Command>> = {
   'modelarts.jobs.create': createJob,
+  'modelarts.jobs.createFromDraft': createJobFromDraft,
+  'modelarts.jobs.stop': stopJob,
+  'modelarts.jobs.copy': copyJob,
+  'modelarts.jobs.delete': deleteJob,
+  'modelarts.jobs.saveAsAlgorithm': saveJobAsAlgorithm,
   'modelarts.jobs.showLogs': showLogs,
+  'modelarts.jobs.showEvents': showEvents,
+  'modelarts.jobs.revealOutput': revealOutput,
   'modelarts.jobs.refresh': refreshJobs,
+  'modelarts.jobs.filter': filterJobs,
+  'modelarts.jobs.clearFilter': clearJobsFilter,
+  'modelarts.jobs.loadMore': loadMoreJobs,
   'modelarts.showLog': showExtensionLog,
+  'modelarts.openWalkthrough': openWalkthrough,
   'modelarts.storage.setCredentials': setStorageCredentials,
+  'modelarts.datasets.upload': uploadToDatasets,
+  'modelarts.datasets.download': downloadFromDatasets,
+  'modelarts.datasets.delete': deleteFromDatasets,
+  'modelarts.datasets.copyUrl': copyDatasetUrl,
+  'modelarts.datasets.useAsInput': useDatasetAsInput,
+  'modelarts.datasets.refresh': refreshDatasets,
+  'modelarts.datasets.loadMore': loadMoreDatasets,
+  'modelarts.algorithms.create': createAlgorithm,
+  'modelarts.algorithms.edit': editAlgorithm,
+  'modelarts.algorithms.delete': deleteAlgorithm,
+  'modelarts.algorithms.createJob': createJobFromAlgorithm,
+  'modelarts.algorithms.refresh': refreshAlgorithms,
 };
 
 /** Reveals the extension's own log (what failed and why). */
 async function showExtensionLog({ services }: CommandContext): Promise<{ channel: string }> {
   services.log.show(true);
   return { channel: services.log.name };
+}
+
+/** Opens the Getting Started walkthrough; returns its id. */
+async function openWalkthrough(): Promise<{ walkthrough: string }> {
+  const walkthrough = 'modelarts-training.modelarts-training#modelarts.gettingStarted';
+  await vscode.commands.executeCommand('workbench.action.openWalkthrough', walkthrough, false);
+  return { walkthrough };
 }
 
 /** Menus pass tree nodes and URIs (and views pass drafts); other code passes ids and spec objects. */

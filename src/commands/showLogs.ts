@@ -1,8 +1,8 @@
 import * as vscode from 'vscode';
 import { z } from 'zod';
-import { InvalidInputError, NotFoundError, invalidInput } from '../core/errors';
-import type { TrainingJob } from '../core/job';
-import { describeJob, JobNode } from '../views/jobsTree';
+import { CancelledError, InvalidInputError, NotFoundError, invalidInput } from '../core/errors';
+import { JobPartNode } from '../views/jobsTree';
+import { jobArgument } from './jobArgument';
 import type { CommandContext } from './registry';
 
 const argsSchema = z.strictObject({
@@ -18,47 +18,33 @@ export interface ShowLogsResult {
 }
 
 /**
- * Follows a job's log in its own output channel. Arguments: a tree node, a job id (and task), or
- * `{jobId, task}`; with none, asks which job.
+ * Follows a job's log in its own output channel: the whole history, then live. Arguments: a job or
+ * task node, a job id (and task), or `{jobId, task}`; with none, asks which job. A multi-node job
+ * asks which task unless one is given.
  */
 export async function showLogs({ services, interactive }: CommandContext, ...args: unknown[]): Promise<ShowLogsResult | undefined> {
-  let jobId: string | undefined;
-  let task: string | undefined;
   const [first, second] = args;
-  if (first instanceof JobNode) {
-    jobId = first.id;
-  } else if (typeof first === 'string') {
-    jobId = first;
-    if (second !== undefined) {
-      if (typeof second !== 'string') throw new InvalidInputError('modelarts.jobs.showLogs', [{ field: 'task', message: 'must be a task name such as worker-0' }]);
-      task = second;
-    }
-  } else if (first !== undefined) {
+  let task: string | undefined;
+  let target: unknown = first;
+  if (first instanceof JobPartNode && first.part.kind === 'task') task = first.part.task;
+  else if (typeof first === 'string' && second !== undefined) {
+    if (typeof second !== 'string') throw new InvalidInputError('modelarts.jobs.showLogs', [{ field: 'task', message: 'must be a task name such as worker-0' }]);
+    task = second;
+  } else if (first && typeof first === 'object' && !(first instanceof JobPartNode) && !('job' in first)) {
     const parsed = argsSchema.safeParse(first);
     if (!parsed.success) throw invalidInput('modelarts.jobs.showLogs arguments', parsed.error);
-    ({ jobId, task } = parsed.data);
-  } else {
-    jobId = await pickJob(services.jobs.list());
-    if (!jobId) return undefined;
+    target = parsed.data.jobId;
+    task = parsed.data.task;
   }
-
-  const job = await services.engine.getJob(jobId);
-  if (!job) throw new NotFoundError('job', jobId);
-  task ??= job.status.tasks[0] ?? 'worker-0';
-  if (!job.status.tasks.includes(task)) throw new NotFoundError('task', `${task} of job ${job.metadata.name}`);
+  const job = await jobArgument(services, 'showLogs', 'modelarts.jobs.showLogs', target);
+  const tasks = job.status.tasks.length ? job.status.tasks : ['worker-0'];
+  if (!task && interactive && tasks.length > 1) {
+    const picked = await vscode.window.showQuickPick(tasks, { title: `Show Logs of ${job.metadata.name}`, placeHolder: 'Which task (node) to follow' });
+    if (!picked) throw new CancelledError('Picking a task');
+    task = picked;
+  }
+  task ??= tasks[0] ?? 'worker-0';
+  if (!tasks.includes(task)) throw new NotFoundError('task', `${task} of job ${job.metadata.name}`);
   const channel = services.jobLogs.show(job, task, !interactive);
-  return { jobId, task, channel: channel.name };
-}
-
-async function pickJob(jobs: readonly TrainingJob[]): Promise<string | undefined> {
-  if (!jobs.length) {
-    void vscode.window.showInformationMessage('There are no training jobs yet.');
-    return undefined;
-  }
-  const now = Date.now();
-  const picked = await vscode.window.showQuickPick(
-    jobs.map((job) => ({ label: job.metadata.name, description: describeJob(job, now), detail: job.metadata.id, id: job.metadata.id })),
-    { title: 'Show Logs of Training Job', placeHolder: 'Pick a training job', matchOnDescription: true, matchOnDetail: true },
-  );
-  return picked?.id;
+  return { jobId: job.metadata.id, task, channel: channel.name };
 }

@@ -27,3 +27,12 @@ export function defaultJobName(folder: string, at: Date): string {
   const stamp = `${at.getFullYear()}${pad(at.getMonth() + 1)}${pad(at.getDate())}-${pad(at.getHours())}${pad(at.getMinutes())}${pad(at.getSeconds())}`;
   return `${base}-${stamp}`;
 }
+
+/** `base`, or `base-2`, `base-3`… whichever is not taken, within ModelArts' 64 characters. */
+export function uniqueName(base: string, taken: (name: string) => boolean): string {
+  for (let n = 1; ; n++) {
+    const suffix = n === 1 ? '' : `-${n}`;
+    const name = base.slice(0, 64 - suffix.length) + suffix;
+    if (!taken(name)) return name;
+  }
+}

@@ -7,6 +7,7 @@ import * as vscode from 'vscode';
 import { errorMessage } from '../core/errors';
 import { formatDuration } from '../core/format';
 import type { TrainingJob } from '../core/job';
+import { isTerminalPhase } from '../core/lifecycle';
 import { stripAnsi } from '../core/lines';
 import type { TrainingEngine } from '../engine/trainingEngine';
 
@@ -78,22 +79,75 @@ function summary(job: TrainingJob, task: string): string {
   return `Training job ${job.metadata.name} ${job.status.phase.toLowerCase()}${took}${exit}.`;
 }
 
+const FOLLOWED_KEY = 'modelarts.followedLogs';
+
+interface Followed {
+  readonly jobId: string;
+  readonly task: string;
+}
+
 export class JobLogChannels implements vscode.Disposable {
   private readonly channels = new Map<string, JobLogChannel>();
 
-  constructor(private readonly engine: TrainingEngine) {}
+  constructor(
+    private readonly engine: TrainingEngine,
+    /** Remembers which logs this window follows, so a reload picks them up again. */
+    private readonly memento: vscode.Memento,
+  ) {}
 
   /** Opens (or reveals) the channel following `task` of `job`. */
   show(job: TrainingJob, task: string, preserveFocus: boolean): JobLogChannel {
+    const channel = this.open(job, task);
+    channel.channel.show(preserveFocus);
+    return channel;
+  }
+
+  private open(job: TrainingJob, task: string): JobLogChannel {
     const key = `${job.metadata.id}/${task}`;
     let channel = this.channels.get(key);
     if (!channel) {
       const suffix = job.status.tasks.length > 1 ? ` (${task})` : '';
       channel = new JobLogChannel(this.engine, job, task, `ModelArts Job: ${job.metadata.name}${suffix}`);
       this.channels.set(key, channel);
+      void this.remember();
     }
-    channel.channel.show(preserveFocus);
     return channel;
+  }
+
+  /** After a window reload: follows again the logs of jobs that still run, from their first line. */
+  async restore(): Promise<number> {
+    const followed = this.memento.get<Followed[]>(FOLLOWED_KEY, []);
+    let restored = 0;
+    for (const { jobId, task } of followed) {
+      const job = await this.engine.getJob(jobId).catch(() => undefined);
+      if (job && !isTerminalPhase(job.status.phase) && !this.channels.has(`${jobId}/${task}`)) {
+        this.open(job, task);
+        restored++;
+      }
+    }
+    await this.remember();
+    return restored;
+  }
+
+  /** Closes the channels of a job (it is being deleted). */
+  close(jobId: string): void {
+    for (const [key, channel] of this.channels) {
+      if (key.startsWith(`${jobId}/`)) {
+        channel.dispose();
+        this.channels.delete(key);
+      }
+    }
+    void this.remember();
+  }
+
+  /** Names of the open channels, for tests and the API. */
+  get names(): string[] {
+    return [...this.channels.values()].map((channel) => channel.name);
+  }
+
+  private remember(): Thenable<void> {
+    const followed: Followed[] = [...this.channels.values()].map((channel) => ({ jobId: channel.job.metadata.id, task: channel.task }));
+    return this.memento.update(FOLLOWED_KEY, followed);
   }
 
   dispose(): void {

@@ -10,7 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import { InvalidInputError } from '../core/errors';
 import { cancelled, throwIfAborted } from './concurrency';
 import { compareKeys, relativePathProblem } from './objectKeys';
-import type { ListOptions, ObjectStore, StoredObject, TransferOptions } from './objectStore';
+import type { LevelOptions, ListOptions, ObjectStore, StoreLevel, StoredObject, TransferOptions } from './objectStore';
 import { StorageError } from './storageError';
 
 const BUCKET_PATTERN = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
@@ -40,6 +40,46 @@ export class FolderStore implements ObjectStore {
       }
     }
     if (page.length) yield page;
+  }
+
+  /** Entries of one folder, sorted by key; the continuation token is the last key returned. */
+  async listLevel(bucket: string, prefix: string, options: LevelOptions = {}): Promise<StoreLevel> {
+    const bucketDir = await this.existingBucketDir(bucket);
+    throwIfAborted(options.signal, 'Listing');
+    const pageSize = Math.max(1, Math.min(options.pageSize ?? 1000, 1000));
+    // As in list(): the folder the prefix ends in, its last segment filtering the entries.
+    const folderKey = prefix.slice(0, prefix.lastIndexOf('/') + 1);
+    if (folderKey && relativePathProblem(folderKey.slice(0, -1))) return { folders: [], objects: [] };
+    const after = options.continuationToken;
+    const keys = (await readFolder(path.join(bucketDir, folderKey)))
+      .filter((entry) => entry.isFile() || entry.isDirectory())
+      .map((entry) => folderKey + entry.name + (entry.isDirectory() ? '/' : ''))
+      .filter((key) => key.startsWith(prefix) && (after === undefined || compareKeys(key, after) > 0))
+      .sort(compareKeys);
+    const page = keys.slice(0, pageSize);
+    const folders = page.filter((key) => key.endsWith('/'));
+    const objects: StoredObject[] = [];
+    for (const key of page.filter((k) => !k.endsWith('/'))) {
+      const stat = await fs.promises.stat(path.join(bucketDir, key)).catch(() => undefined);
+      if (stat?.isFile()) objects.push(storedObject(key, stat)); // else deleted while listing
+    }
+    const last = page.at(-1);
+    return { folders, objects, ...(keys.length > page.length && last !== undefined ? { nextContinuationToken: last } : {}) };
+  }
+
+  async listBuckets(options: { readonly signal?: AbortSignal } = {}): Promise<string[]> {
+    throwIfAborted(options.signal, 'Listing');
+    let entries: fs.Dirent[];
+    try {
+      entries = await readFolder(this.root);
+    } catch (error) {
+      throw new StorageError(`Cannot list the buckets of the ${this.description}: ${(error as Error).message}`, (error as NodeJS.ErrnoException).code ?? 'Unknown');
+    }
+    // Internal folders such as ".partial" are no valid bucket names, so this leaves them out.
+    return entries
+      .filter((entry) => entry.isDirectory() && isBucketName(entry.name))
+      .map((entry) => entry.name)
+      .sort(compareKeys);
   }
 
   async download(bucket: string, key: string, file: string, options: TransferOptions = {}): Promise<void> {
@@ -103,7 +143,7 @@ export class FolderStore implements ObjectStore {
   }
 
   private bucketDir(bucket: string): string {
-    if (!BUCKET_PATTERN.test(bucket) || bucket.includes('..')) {
+    if (!isBucketName(bucket)) {
       throw new InvalidInputError(`Bucket "${bucket}"`, [{ field: '', message: 'must be 3 to 63 lowercase letters, digits, "." and "-"' }]);
     }
     return path.join(this.root, bucket);
@@ -137,17 +177,30 @@ export class FolderStore implements ObjectStore {
   }
 }
 
+function isBucketName(name: string): boolean {
+  return BUCKET_PATTERN.test(name) && !name.includes('..');
+}
+
+/** The entries of a folder; none when it does not exist (a prefix nothing is stored under). */
+async function readFolder(dir: string): Promise<fs.Dirent[]> {
+  try {
+    return await fs.promises.readdir(dir, { withFileTypes: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return [];
+    throw error;
+  }
+}
+
+/** Size and modification time stand in for an ETag: either changes when the content does. */
+function storedObject(key: string, stat: fs.Stats): StoredObject {
+  return { key, size: stat.size, etag: `"${Math.trunc(stat.mtimeMs).toString(16)}-${stat.size.toString(16)}"`, lastModified: stat.mtimeMs };
+}
+
 /** Objects under `dir` (whose key is `dirKey`) that start with `prefix`, in key order. */
 async function* walk(dir: string, dirKey: string, prefix: string, signal: AbortSignal | undefined): AsyncGenerator<StoredObject> {
   throwIfAborted(signal, 'Listing');
-  let entries: fs.Dirent[];
-  try {
-    entries = await fs.promises.readdir(dir, { withFileTypes: true });
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return;
-    throw error;
-  }
+  const entries = await readFolder(dir);
   // A folder's keys all start with "name/": sorting folders by that form keeps the walk in key order.
   const named = entries
     .filter((entry) => entry.isFile() || entry.isDirectory())
@@ -163,8 +216,7 @@ async function* walk(dir: string, dirKey: string, prefix: string, signal: AbortS
       } catch {
         continue; // deleted while listing
       }
-      // Size and modification time stand in for an ETag: either changes when the content does.
-      yield { key, size: stat.size, etag: `"${Math.trunc(stat.mtimeMs).toString(16)}-${stat.size.toString(16)}"`, lastModified: stat.mtimeMs };
+      yield storedObject(key, stat);
     }
   }
 }

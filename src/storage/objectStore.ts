@@ -37,11 +37,33 @@ export interface ListOptions {
   readonly pageSize?: number;
 }
 
+export interface LevelOptions {
+  readonly signal?: AbortSignal;
+  /** Most entries (folders and objects together) per page (S3 allows up to 1000). */
+  readonly pageSize?: number;
+  /** Where the previous page ended (its `nextContinuationToken`). */
+  readonly continuationToken?: string;
+}
+
+/** One level below a prefix, as S3 lists it with the delimiter "/". */
+export interface StoreLevel {
+  /** Full prefixes one level down, each ending in "/", in key order. */
+  readonly folders: string[];
+  /** Objects directly at this level, in key order (the prefix's own folder marker left out). */
+  readonly objects: StoredObject[];
+  /** Pass back as `continuationToken` for the next page; undefined on the last page. */
+  readonly nextContinuationToken?: string;
+}
+
 export interface ObjectStore {
   /** For messages: "local folder store at /…", "S3 store at http://127.0.0.1:7480". */
   readonly description: string;
   /** Objects whose key starts with `prefix`, page by page, in key order. */
   list(bucket: string, prefix: string, options?: ListOptions): AsyncIterable<StoredObject[]>;
+  /** One page of the level below `prefix`: its sub-prefixes ("folders") and its objects. */
+  listLevel(bucket: string, prefix: string, options?: LevelOptions): Promise<StoreLevel>;
+  /** Every bucket the store (or its credentials) can see, sorted. */
+  listBuckets(options?: { readonly signal?: AbortSignal }): Promise<string[]>;
   /** Writes one object to `file` (through a temporary file, renamed when complete). */
   download(bucket: string, key: string, file: string, options?: TransferOptions): Promise<void>;
   /** Stores one file; large files go in parts, with bounded concurrency, resumable after a failure. */

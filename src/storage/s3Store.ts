@@ -19,6 +19,7 @@ import {
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadBucketCommand,
+  ListBucketsCommand,
   ListObjectsV2Command,
   ListPartsCommand,
   PutObjectCommand,
@@ -28,7 +29,7 @@ import {
 import { z } from 'zod';
 import { CancelledError, invalidInput } from '../core/errors';
 import { Semaphore, cancelled, forEachConcurrently, throwIfAborted } from './concurrency';
-import type { ListOptions, ObjectStore, StoredObject, TransferOptions } from './objectStore';
+import type { LevelOptions, ListOptions, ObjectStore, StoreLevel, StoredObject, TransferOptions } from './objectStore';
 import { StorageError } from './storageError';
 
 const MIB = 1024 * 1024;
@@ -107,6 +108,14 @@ const listPageSchema = z.object({
   NextContinuationToken: z.string().optional(),
 });
 
+const levelPageSchema = listPageSchema.extend({
+  CommonPrefixes: z.array(z.object({ Prefix: z.string() })).optional(),
+});
+
+const bucketsSchema = z.object({
+  Buckets: z.array(z.object({ Name: z.string() })).optional(),
+});
+
 const partsPageSchema = z.object({
   Parts: z.array(z.object({ PartNumber: z.number().int().positive(), ETag: z.string(), Size: z.number().nonnegative() })).optional(),
   IsTruncated: z.boolean().optional(),
@@ -168,16 +177,38 @@ export class S3Store implements ObjectStore {
       );
       const page = listPageSchema.safeParse(answer);
       if (!page.success) throw new StorageError(`The ${this.description} sent a listing of s3://${bucket}/${prefix} this extension cannot read (${page.error.issues[0]?.message}).`, 'InvalidListing');
-      const objects = (page.data.Contents ?? []).map((o) => ({
-        key: o.Key,
-        size: o.Size,
-        ...(o.ETag ? { etag: o.ETag } : {}),
-        ...(o.LastModified ? { lastModified: o.LastModified.getTime() } : {}),
-      }));
+      const objects = (page.data.Contents ?? []).map(storedObject);
       if (objects.length) yield objects;
       token = page.data.IsTruncated ? page.data.NextContinuationToken : undefined;
       if (page.data.IsTruncated && !token) throw new StorageError(`The ${this.description} cut the listing of s3://${bucket}/${prefix} short without a continuation token.`, 'InvalidListing');
     } while (token);
+  }
+
+  async listLevel(bucket: string, prefix: string, options: LevelOptions = {}): Promise<StoreLevel> {
+    const pageSize = Math.max(1, Math.min(options.pageSize ?? 1000, 1000));
+    const answer = await this.send('ListObjectsV2', bucket, prefix, options.signal, (abortSignal) =>
+      this.client.send(
+        new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix || undefined, Delimiter: '/', MaxKeys: pageSize, ContinuationToken: options.continuationToken }),
+        { abortSignal },
+      ),
+    );
+    const page = levelPageSchema.safeParse(answer);
+    if (!page.success) throw new StorageError(`The ${this.description} sent a listing of s3://${bucket}/${prefix} this extension cannot read (${page.error.issues[0]?.message}).`, 'InvalidListing');
+    const token = page.data.IsTruncated ? page.data.NextContinuationToken : undefined;
+    if (page.data.IsTruncated && !token) throw new StorageError(`The ${this.description} cut the listing of s3://${bucket}/${prefix} short without a continuation token.`, 'InvalidListing');
+    return {
+      folders: (page.data.CommonPrefixes ?? []).map((p) => p.Prefix),
+      // The folder marker a console creates for the prefix itself is the level, not an entry of it.
+      objects: (page.data.Contents ?? []).filter((o) => o.Key !== prefix).map(storedObject),
+      ...(token ? { nextContinuationToken: token } : {}),
+    };
+  }
+
+  async listBuckets(options: { readonly signal?: AbortSignal } = {}): Promise<string[]> {
+    const answer = await this.send('ListBuckets', '', undefined, options.signal, (abortSignal) => this.client.send(new ListBucketsCommand({}), { abortSignal }));
+    const parsed = bucketsSchema.safeParse(answer);
+    if (!parsed.success) throw new StorageError(`The ${this.description} sent a bucket list this extension cannot read (${parsed.error.issues[0]?.message}).`, 'InvalidListing');
+    return (parsed.data.Buckets ?? []).map((b) => b.Name).sort();
   }
 
   async download(bucket: string, key: string, file: string, options: TransferOptions = {}): Promise<void> {
@@ -443,7 +474,7 @@ export class S3Store implements ObjectStore {
   }
 
   /** Runs one SDK call, turning its failure into a StorageError (or CancelledError) that says where. */
-  private async send<T>(operation: string, bucket: string, key: string, signal: AbortSignal | undefined, call: (abortSignal?: AbortSignal) => Promise<T>): Promise<T> {
+  private async send<T>(operation: string, bucket: string, key: string | undefined, signal: AbortSignal | undefined, call: (abortSignal?: AbortSignal) => Promise<T>): Promise<T> {
     throwIfAborted(signal);
     try {
       return await call(signal);
@@ -456,7 +487,8 @@ export class S3Store implements ObjectStore {
   private failure(error: unknown, operation: string, bucket: string, key?: string): Error {
     if (error instanceof StorageError || error instanceof CancelledError) return error;
     const e = (error ?? {}) as SdkError;
-    const where = `s3://${bucket}${key !== undefined ? `/${key}` : ''} at ${this.config.endpoint}`;
+    // ListBuckets concerns no bucket: the endpoint alone says where.
+    const where = bucket ? `s3://${bucket}${key !== undefined ? `/${key}` : ''} at ${this.config.endpoint}` : this.config.endpoint;
     const status = e.$metadata?.httpStatusCode;
     if (status === undefined) {
       const code = e.code ?? e.name ?? 'NetworkError';
@@ -474,6 +506,15 @@ export class S3Store implements ObjectStore {
     const detail = hints[code] ?? (e.message && e.message !== code && e.message !== 'UnknownError' ? e.message : '');
     return new StorageError(`${operation} of ${where} failed: HTTP ${status} ${code}${detail ? ` (${detail})` : ''}`, code, status);
   }
+}
+
+function storedObject(o: { Key: string; Size: number; ETag?: string | undefined; LastModified?: Date | undefined }): StoredObject {
+  return {
+    key: o.Key,
+    size: o.Size,
+    ...(o.ETag ? { etag: o.ETag } : {}),
+    ...(o.LastModified ? { lastModified: o.LastModified.getTime() } : {}),
+  };
 }
 
 /** The journal's UploadId is no longer known to the server. */

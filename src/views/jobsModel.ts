@@ -14,6 +14,7 @@ export class JobsModel implements vscode.Disposable {
   private readonly jobs = new Map<string, TrainingJob>();
   private sorted: TrainingJob[] | undefined;
   private loading: Promise<void> | undefined;
+  private lastLoadError: string | undefined;
   private readonly changeEmitter = new vscode.EventEmitter<JobsModelChange>();
   readonly onDidChange = this.changeEmitter.event;
   private readonly subscriptions: vscode.Disposable[] = [];
@@ -45,6 +46,11 @@ export class JobsModel implements vscode.Disposable {
     return this.sorted;
   }
 
+  /** Why the last load failed, until one succeeds. */
+  get loadError(): string | undefined {
+    return this.lastLoadError;
+  }
+
   get(id: string): TrainingJob | undefined {
     return this.jobs.get(id);
   }
@@ -55,8 +61,10 @@ export class JobsModel implements vscode.Disposable {
         const jobs = await this.engine.listJobs();
         this.jobs.clear();
         for (const job of jobs) this.jobs.set(job.metadata.id, job);
+        this.lastLoadError = undefined;
       } catch (error) {
-        this.log.error(`Could not load the training jobs: ${errorMessage(error)}`);
+        this.lastLoadError = errorMessage(error);
+        this.log.error(`Could not load the training jobs: ${this.lastLoadError}`);
       } finally {
         this.sorted = undefined;
         this.loading = undefined;

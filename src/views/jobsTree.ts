@@ -1,11 +1,12 @@
 /**
- * The Training Jobs tree: a thin provider over JobsModel. Items are plain nodes keyed by job id, so
- * a phase change repaints one row; changes are debounced so a burst of events repaints once.
+ * The Training Jobs tree: a thin provider over JobsModel. Nodes are plain objects keyed by job id,
+ * so a phase change repaints one row; changes are debounced so a burst repaints once. Jobs come
+ * newest first, 50 at a time with a "Load more" row, and can be filtered by phase and name.
  */
 import * as vscode from 'vscode';
 import { formatDuration } from '../core/format';
 import { formatParameterList, type TrainingJob } from '../core/job';
-import { allowedActions, type JobAction, type JobPhase } from '../core/lifecycle';
+import { allowedActions, isTerminalPhase, type JobAction, type JobPhase } from '../core/lifecycle';
 import type { TrainingEngine } from '../engine/trainingEngine';
 import type { JobsModel } from './jobsModel';
 import { TreeNode } from './treeNode';
@@ -17,6 +18,60 @@ export class JobNode extends TreeNode {
   get id(): string {
     return this.job.metadata.id;
   }
+}
+
+export type JobPart =
+  | { readonly kind: 'task'; readonly task: string }
+  | { readonly kind: 'input' | 'output'; readonly name: string; readonly location: string };
+
+/** A task, input or output under a job. */
+export class JobPartNode extends TreeNode {
+  constructor(
+    readonly parent: JobNode,
+    readonly part: JobPart,
+  ) {
+    super();
+  }
+}
+
+/** "Load more…" after a page of jobs. */
+export class LoadMoreJobsNode extends TreeNode {
+  constructor(
+    readonly shown: number,
+    readonly total: number,
+  ) {
+    super();
+  }
+}
+
+/** An error or an empty filter result, with the action that resolves it. */
+export class JobsMessageNode extends TreeNode {
+  constructor(
+    readonly message: string,
+    readonly severity: 'error' | 'info',
+    readonly action: vscode.Command,
+  ) {
+    super();
+  }
+}
+
+export type JobsTreeNode = JobNode | JobPartNode | LoadMoreJobsNode | JobsMessageNode;
+
+export interface JobsFilter {
+  /** Only jobs in these phases; empty or absent: every phase. */
+  readonly phases?: readonly JobPhase[];
+  /** Only jobs whose name contains this text (case-insensitive). */
+  readonly name?: string;
+}
+
+export function jobMatches(job: TrainingJob, filter: JobsFilter): boolean {
+  if (filter.phases?.length && !filter.phases.includes(job.status.phase)) return false;
+  return !filter.name || job.metadata.name.toLowerCase().includes(filter.name.toLowerCase());
+}
+
+export function describeFilter(filter: JobsFilter): string | undefined {
+  const parts = [filter.phases?.length ? filter.phases.join(', ') : '', filter.name ? `"${filter.name}"` : ''].filter(Boolean);
+  return parts.length ? `Filter: ${parts.join(' · ')}` : undefined;
 }
 
 // The charts.* colours have light and dark variants with enough contrast on either background
@@ -46,20 +101,25 @@ export function jobContextValue(job: TrainingJob): string {
   return ['job', job.status.phase.toLowerCase(), ...allowedActions(job.status.phase).map((a) => ACTION_FLAGS[a])].join('+');
 }
 
+export const PAGE_SIZE = 50;
 const DEBOUNCE_MS = 50;
 /** Running jobs show a live duration, refreshed this often while the view is visible. */
 const TICK_MS = 5000;
 
-export class JobsTreeProvider implements vscode.TreeDataProvider<JobNode>, vscode.Disposable {
+export class JobsTreeProvider implements vscode.TreeDataProvider<JobsTreeNode>, vscode.Disposable {
   private readonly nodes = new Map<string, JobNode>();
-  private readonly changeEmitter = new vscode.EventEmitter<JobNode | JobNode[] | undefined>();
+  private readonly changeEmitter = new vscode.EventEmitter<JobsTreeNode | JobsTreeNode[] | undefined>();
   readonly onDidChangeTreeData = this.changeEmitter.event;
-  private readonly subscriptions: vscode.Disposable[] = [this.changeEmitter];
+  private readonly filterEmitter = new vscode.EventEmitter<JobsFilter>();
+  readonly onDidChangeFilter = this.filterEmitter.event;
+  private readonly subscriptions: vscode.Disposable[] = [this.changeEmitter, this.filterEmitter];
   private pendingIds = new Set<string>();
   private pendingReset = false;
   private flushTimer: NodeJS.Timeout | undefined;
   private tickTimer: NodeJS.Timeout | undefined;
   private visible = false;
+  private limit = PAGE_SIZE;
+  private currentFilter: JobsFilter = {};
 
   constructor(
     private readonly model: JobsModel,
@@ -74,15 +134,59 @@ export class JobsTreeProvider implements vscode.TreeDataProvider<JobNode>, vscod
     );
   }
 
+  get filter(): JobsFilter {
+    return this.currentFilter;
+  }
+
+  setFilter(filter: JobsFilter): void {
+    this.currentFilter = { ...(filter.phases?.length ? { phases: [...filter.phases] } : {}), ...(filter.name ? { name: filter.name } : {}) };
+    this.limit = PAGE_SIZE;
+    this.filterEmitter.fire(this.currentFilter);
+    this.changeEmitter.fire(undefined);
+  }
+
+  /** The jobs the filter lets through, newest first. */
+  matching(): readonly TrainingJob[] {
+    const all = this.model.list();
+    return describeFilter(this.currentFilter) ? all.filter((job) => jobMatches(job, this.currentFilter)) : all;
+  }
+
+  /** Shows the next page of jobs. */
+  loadMore(): number {
+    this.limit += PAGE_SIZE;
+    this.changeEmitter.fire(undefined);
+    return this.limit;
+  }
+
   /** Called by the view: nothing ticks while the view is hidden. */
   setVisible(visible: boolean): void {
     this.visible = visible;
     this.updateTicking();
   }
 
-  getTreeItem(node: JobNode): vscode.TreeItem {
+  getTreeItem(node: JobsTreeNode): vscode.TreeItem {
+    if (node instanceof JobNode) return this.jobItem(node);
+    if (node instanceof JobPartNode) return partItem(node, this.engine);
+    if (node instanceof LoadMoreJobsNode) {
+      const item = new vscode.TreeItem(`Load more… (${node.shown} of ${node.total} shown)`);
+      item.id = 'modelarts.jobs.loadMore';
+      item.iconPath = new vscode.ThemeIcon('ellipsis');
+      item.command = { command: 'modelarts.jobs.loadMore', title: 'Load More' };
+      item.contextValue = 'loadMore';
+      return item;
+    }
+    const item = new vscode.TreeItem(node.message);
+    item.iconPath = new vscode.ThemeIcon(node.severity === 'error' ? 'error' : 'info', node.severity === 'error' ? new vscode.ThemeColor('errorForeground') : undefined);
+    item.tooltip = node.message;
+    item.description = node.action.title;
+    item.command = node.action;
+    item.contextValue = `message+${node.severity}`;
+    return item;
+  }
+
+  private jobItem(node: JobNode): vscode.TreeItem {
     const job = node.job;
-    const item = new vscode.TreeItem(job.metadata.name, vscode.TreeItemCollapsibleState.None);
+    const item = new vscode.TreeItem(job.metadata.name, vscode.TreeItemCollapsibleState.Collapsed);
     item.id = job.metadata.id;
     const [icon, color] = PHASE_ICONS[job.status.phase];
     item.iconPath = new vscode.ThemeIcon(icon, new vscode.ThemeColor(color));
@@ -94,20 +198,33 @@ export class JobsTreeProvider implements vscode.TreeDataProvider<JobNode>, vscod
     return item;
   }
 
-  getChildren(element?: JobNode): JobNode[] {
+  getChildren(element?: JobsTreeNode): JobsTreeNode[] {
+    if (element instanceof JobNode) return jobParts(element);
     if (element || this.engine.state.kind !== 'available') return [];
-    const seen = new Set<string>();
-    const children = this.model.list().map((job) => {
-      seen.add(job.metadata.id);
-      return this.nodeFor(job);
+    if (this.model.loadError) {
+      return [new JobsMessageNode(`Could not load the training jobs: ${this.model.loadError}`, 'error', { command: 'modelarts.jobs.refresh', title: 'Retry' })];
+    }
+    const all = this.model.list();
+    const matching = this.matching();
+    if (all.length && !matching.length) {
+      return [new JobsMessageNode(`No training job matches ${describeFilter(this.currentFilter)?.slice('Filter: '.length)}`, 'info', { command: 'modelarts.jobs.clearFilter', title: 'Clear Filter' })];
+    }
+    const page = matching.length > this.limit ? matching.slice(0, this.limit) : matching;
+    const previous = new Map(this.nodes);
+    this.nodes.clear();
+    const children: JobsTreeNode[] = page.map((job) => {
+      const node = previous.get(job.metadata.id) ?? new JobNode(job);
+      node.job = job;
+      this.nodes.set(job.metadata.id, node);
+      return node;
     });
-    for (const id of this.nodes.keys()) if (!seen.has(id)) this.nodes.delete(id);
+    if (matching.length > page.length) children.push(new LoadMoreJobsNode(page.length, matching.length));
     this.updateTicking();
     return children;
   }
 
-  getParent(): undefined {
-    return undefined;
+  getParent(node: JobsTreeNode): JobsTreeNode | undefined {
+    return node instanceof JobPartNode ? node.parent : undefined;
   }
 
   /** The node of a job, for `TreeView.reveal`. */
@@ -118,31 +235,35 @@ export class JobsTreeProvider implements vscode.TreeDataProvider<JobNode>, vscod
     return node;
   }
 
-  private scheduleFlush(): void {
-    this.flushTimer ??= setTimeout(() => {
-      this.flushTimer = undefined;
-      if (this.pendingReset) {
-        this.changeEmitter.fire(undefined);
-      } else {
-        const changed: JobNode[] = [];
-        for (const id of this.pendingIds) {
-          const job = this.model.get(id);
-          const node = this.nodes.get(id);
-          if (job && node) {
-            node.job = job;
-            changed.push(node);
-          }
-        }
-        if (changed.length) this.changeEmitter.fire(changed);
+  /** Shown nodes whose job changed; a change that moves a job in or out of the filter redraws the list. */
+  private flush(): void {
+    this.flushTimer = undefined;
+    const filtered = describeFilter(this.currentFilter) !== undefined;
+    let reset = this.pendingReset;
+    const changed: JobNode[] = [];
+    for (const id of this.pendingIds) {
+      const job = this.model.get(id);
+      const node = this.nodes.get(id);
+      if (!job) continue;
+      if (filtered && (node ? !jobMatches(job, this.currentFilter) : jobMatches(job, this.currentFilter))) reset = true;
+      if (node) {
+        node.job = job;
+        changed.push(node);
       }
-      this.pendingReset = false;
-      this.pendingIds = new Set();
-      this.updateTicking();
-    }, DEBOUNCE_MS);
+    }
+    if (reset) this.changeEmitter.fire(undefined);
+    else if (changed.length) this.changeEmitter.fire(changed);
+    this.pendingReset = false;
+    this.pendingIds = new Set();
+    this.updateTicking();
+  }
+
+  private scheduleFlush(): void {
+    this.flushTimer ??= setTimeout(() => this.flush(), DEBOUNCE_MS);
   }
 
   private updateTicking(): void {
-    const running = this.visible && this.model.list().some((job) => job.status.phase === 'Running');
+    const running = this.visible && [...this.nodes.values()].some((node) => node.job.status.phase === 'Running');
     if (running && !this.tickTimer) {
       this.tickTimer = setInterval(() => {
         const live = [...this.nodes.values()].filter((node) => node.job.status.phase === 'Running');
@@ -160,6 +281,46 @@ export class JobsTreeProvider implements vscode.TreeDataProvider<JobNode>, vscod
     clearInterval(this.tickTimer);
     for (const subscription of this.subscriptions.splice(0)) subscription.dispose();
   }
+}
+
+function jobParts(node: JobNode): JobPartNode[] {
+  const { algorithm, status } = node.job;
+  const tasks = status.tasks.length ? status.tasks : ['worker-0'];
+  return [
+    ...tasks.map((task) => new JobPartNode(node, { kind: 'task', task })),
+    ...algorithm.inputs.map((input) => new JobPartNode(node, { kind: 'input', name: input.name, location: input.remote.obs?.obs_url ?? input.local_dir ?? '' })),
+    ...algorithm.outputs.map((output) => new JobPartNode(node, { kind: 'output', name: output.name, location: output.remote?.obs.obs_url ?? '' })),
+  ];
+}
+
+function partItem(node: JobPartNode, engine: TrainingEngine): vscode.TreeItem {
+  const { job } = node.parent;
+  const { part } = node;
+  if (part.kind === 'task') {
+    const item = new vscode.TreeItem(part.task);
+    item.id = `${job.metadata.id}/task/${part.task}`;
+    const status = job.status.task_statuses.find((s) => s.task === part.task);
+    const exited = status?.exit_code !== undefined;
+    item.description = exited ? `exit code ${status.exit_code}` : isTerminalPhase(job.status.phase) ? job.status.phase : job.status.secondary_phase;
+    item.iconPath = new vscode.ThemeIcon(
+      exited ? (status.exit_code === 0 ? 'pass' : 'error') : 'server-process',
+      exited ? new vscode.ThemeColor(status.exit_code === 0 ? 'charts.green' : 'charts.red') : undefined,
+    );
+    item.tooltip = status?.message ?? `Task ${part.task} of ${job.metadata.name}`;
+    item.contextValue = 'jobTask+logs';
+    item.accessibilityInformation = { label: `Task ${part.task} of training job ${job.metadata.name}, ${item.description}` };
+    item.command = { command: 'modelarts.jobs.showLogs', title: 'Show Logs', arguments: [node] };
+    return item;
+  }
+  const localPath = part.kind === 'output' ? engine.outputLocation(job.metadata.id, part.name) : undefined;
+  const item = new vscode.TreeItem(part.name);
+  item.id = `${job.metadata.id}/${part.kind}/${part.name}`;
+  item.description = part.location || (localPath ? 'kept with the job' : '');
+  item.iconPath = new vscode.ThemeIcon(part.kind === 'input' ? 'arrow-down' : 'arrow-up');
+  item.tooltip = [`${part.kind === 'input' ? 'Input' : 'Output'} ${part.name}`, part.location, localPath ? `On this machine: ${localPath}` : ''].filter(Boolean).join('\n');
+  item.accessibilityInformation = { label: `${part.kind === 'input' ? 'Input' : 'Output'} ${part.name} of training job ${job.metadata.name}${item.description ? `, ${item.description}` : ''}` };
+  item.contextValue = ['job' + (part.kind === 'input' ? 'Input' : 'Output'), ...(part.location ? ['url'] : []), ...(localPath ? ['local'] : [])].join('+');
+  return item;
 }
 
 export function describeJob(job: TrainingJob, now: number): string {

@@ -5,7 +5,12 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { EXTENSION_ID } from '../support/editor';
 import { findTestFiles, runMocha } from '../support/mocha';
+
+/** Whether anything activated the extension before the suites ran (it should wait for its views or commands). */
+export let activeBeforeSuites: boolean | undefined;
 
 export async function run(): Promise<void> {
   const logFile = process.env.MODELARTS_TEST_LOG;
@@ -13,9 +18,13 @@ export async function run(): Promise<void> {
     if (logFile) fs.appendFileSync(logFile, line + '\n');
     else console.log(line);
   };
+  activeBeforeSuites = vscode.extensions.getExtension(EXTENSION_ID)?.isActive;
   const result = await runMocha({
     suite: 'editor',
-    files: findTestFiles(path.join(__dirname)).filter((file) => !file.endsWith('index.js')),
+    // extension.test.js checks that nothing activated the extension before it, so it runs first.
+    files: findTestFiles(path.join(__dirname))
+      .filter((file) => !file.endsWith('index.js'))
+      .sort((a, b) => Number(b.endsWith('extension.test.js')) - Number(a.endsWith('extension.test.js'))),
     timeoutMs: 180_000,
     write,
     ...(process.env.MODELARTS_TEST_RESULT ? { resultFile: process.env.MODELARTS_TEST_RESULT } : {}),

@@ -6,39 +6,9 @@ import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import type { Page } from 'playwright-core';
 import { CodeServer, REPO_ROOT, openBrowser, screenshot, type BrowserSession } from '../support/codeServer';
+import { quickInput, runCommand, waitForOutput } from '../support/ui';
 
 const DIGITS = path.join(REPO_ROOT, 'examples', 'digits');
-
-async function runCommand(page: Page, title: string): Promise<void> {
-  await page.keyboard.press('F1');
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ state: 'visible' });
-  await input.fill(`>${title}`);
-  const exact = new RegExp(`^${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
-  await page.locator('.quick-input-widget .monaco-list-row', { has: page.locator('.label-name', { hasText: exact }) }).first().click();
-}
-
-/** Waits for the quick input titled `title` (a step of a command) and returns its box. */
-async function quickInput(page: Page, title: string) {
-  const widget = page.locator('.quick-input-widget', { has: page.locator('.quick-input-title', { hasText: title }) });
-  await widget.waitFor({ state: 'visible', timeout: 30_000 });
-  return widget;
-}
-
-async function outputText(page: Page): Promise<string> {
-  return (await page.locator('.part.panel .monaco-editor .view-lines').first().innerText()).replace(/\u00a0/g, ' ');
-}
-
-async function waitForOutput(page: Page, predicate: (text: string) => boolean, timeoutMs: number): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  let text = '';
-  while (Date.now() < deadline) {
-    text = await outputText(page).catch(() => '');
-    if (predicate(text)) return text;
-    await page.waitForTimeout(250);
-  }
-  throw new Error(`the Output panel did not show what was expected; it shows:\n${text}`);
-}
 
 /** Colours of a tree row's icon and label and of the view behind them, as the browser renders them. */
 async function rowColours(page: Page, name: string): Promise<{ icon: string; label: string; background: string }> {
@@ -103,19 +73,41 @@ describe('ModelArts in the VS Code window', function () {
   it('creates a training job on the example from F1; it reaches Completed and its epochs stream into the Output panel', async function () {
     await runCommand(page, 'ModelArts: Create Training Job');
 
-    const folder = await quickInput(page, 'code folder');
-    await folder.locator('.monaco-list-row', { hasText: 'digits' }).first().waitFor();
+    const source = await quickInput(page, 'code folder or algorithm');
+    await source.locator('.monaco-list-row', { hasText: 'digits' }).first().waitFor();
     await page.keyboard.press('Enter');
 
     // digits holds one Python file and one preset engine is installed: neither is asked for.
+    await quickInput(page, 'flavor');
+    await page.keyboard.press('Enter');
+    const nodes = await quickInput(page, 'node count');
+    assert.equal(await nodes.locator('input').inputValue(), '1');
+    await page.keyboard.press('Enter');
     const parameters = await quickInput(page, 'hyperparameters');
     await parameters.locator('input').fill('epochs=5 lr=0.01');
     await screenshot(page, '02-create-job-hyperparameters');
     await page.keyboard.press('Enter');
 
+    // Back from the inputs step returns to the hyperparameters as they were typed.
+    const inputs = await quickInput(page, 'inputs');
+    await inputs.locator('.quick-input-titlebar .codicon-quick-input-back').click();
+    const again = await quickInput(page, 'hyperparameters');
+    assert.equal(await again.locator('input').inputValue(), 'epochs=5 lr=0.01');
+    await page.keyboard.press('Enter');
+    await quickInput(page, 'inputs');
+    await page.keyboard.press('Enter');
+    const outputs = await quickInput(page, 'outputs');
+    assert.equal(await outputs.locator('input').inputValue(), 'train_url', 'the checkpoint folder is kept with the job by default');
+    await page.keyboard.press('Enter');
+
     const name = await quickInput(page, 'name');
     jobName = await name.locator('input').inputValue();
     assert.match(jobName, /^digits-\d{8}-\d{6}$/, 'a default name from the folder and the time');
+    await page.keyboard.press('Enter');
+
+    const review = await quickInput(page, 'review');
+    await review.locator('.monaco-list-row', { hasText: 'epochs=5 lr=0.01 train_url' }).waitFor();
+    await screenshot(page, '02b-create-job-review');
     await page.keyboard.press('Enter');
 
     const row = page.locator('.part.sidebar [role="treeitem"]', { hasText: jobName });
@@ -150,8 +142,12 @@ describe('ModelArts in the VS Code window', function () {
     const rowsBefore = await page.locator('.part.sidebar [role="treeitem"]').count();
 
     await runCommand(page, 'ModelArts: Create Training Job');
-    // The code folder and boot file come from the editor: the first question is the hyperparameters,
-    // prefilled with what was used for this boot file last time.
+    // The code folder and boot file come from the editor: the first question is the flavor, and
+    // the hyperparameters are prefilled with what was used for this boot file last time.
+    await quickInput(page, 'flavor');
+    await page.keyboard.press('Enter');
+    await quickInput(page, 'node count');
+    await page.keyboard.press('Enter');
     const parameters = await quickInput(page, 'hyperparameters');
     assert.equal(await parameters.locator('input').inputValue(), 'epochs=5 lr=0.01');
     // A bad flag name is refused while typing, naming the field.

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { CancelledError, InvalidInputError } from '../../src/core/errors';
 import { FolderStore } from '../../src/storage/folderStore';
 import { InputCache } from '../../src/storage/inputCache';
-import type { ObjectStore, StoreLocation, StoredObject, TransferOptions, TransferProgress } from '../../src/storage/objectStore';
+import type { ObjectStore, StoreLevel, StoreLocation, StoredObject, TransferOptions, TransferProgress } from '../../src/storage/objectStore';
 import { StorageError } from '../../src/storage/storageError';
 import { createStoreResolver } from '../../src/storage/storeResolver';
 import { deletePrefix, downloadPrefix, fingerprintPrefix, uploadFolder } from '../../src/storage/transfer';
@@ -54,6 +54,12 @@ class ListedStore implements ObjectStore {
     await fs.promises.mkdir(path.dirname(file), { recursive: true });
     await fs.promises.writeFile(file, key);
   }
+  async listLevel(): Promise<StoreLevel> {
+    return { folders: [], objects: this.objects };
+  }
+  async listBuckets(): Promise<string[]> {
+    return [];
+  }
   async upload(): Promise<void> {}
   async deleteObjects(): Promise<void> {}
   async ensureBucket(): Promise<void> {}
@@ -68,6 +74,12 @@ class CountingStore implements ObjectStore {
   }
   list(bucket: string, prefix: string) {
     return this.inner.list(bucket, prefix);
+  }
+  listLevel(bucket: string, prefix: string) {
+    return this.inner.listLevel(bucket, prefix);
+  }
+  listBuckets() {
+    return this.inner.listBuckets();
   }
   download(bucket: string, key: string, file: string, options?: TransferOptions) {
     this.downloads += 1;

@@ -28,7 +28,7 @@ import {
   NotFoundError,
   errorMessage,
 } from '../../core/errors';
-import { formatBytes } from '../../core/format';
+import { formatBytes, uniqueName } from '../../core/format';
 import { DisposableStore, Emitter, waitForEvent, type Event } from '../../core/events';
 import { defaultFlavor, findFlavor, flavorsThatFit, type Flavor, type MachineResources } from '../../core/flavors';
 import {
@@ -1378,15 +1378,6 @@ interface Outcome {
   readonly message: string;
   /** When it ended (epoch ms); now if left out. */
   readonly at?: number;
-}
-
-/** `base`, or `base-2`, `base-3`… whichever is not taken, within ModelArts' 64 characters. */
-function uniqueName(base: string, taken: (name: string) => boolean): string {
-  for (let n = 1; ; n++) {
-    const suffix = n === 1 ? '' : `-${n}`;
-    const name = base.slice(0, 64 - suffix.length) + suffix;
-    if (!taken(name)) return name;
-  }
 }
 
 function setPhase(job: TrainingJob, to: JobPhase, secondary: SecondaryPhase): void {

@@ -1,0 +1,34 @@
+import * as vscode from 'vscode';
+import { InvalidInputError } from '../core/errors';
+import { jobArgument } from './jobArgument';
+import type { CommandContext } from './registry';
+
+/**
+ * Deletes a finished job with its containers, staging and logs. Interactive, it asks for DELETE
+ * first, as the console does. Arguments: a node, a job id or `{jobId}`, then `{deleteOutputs}`
+ * to also delete what it uploaded to its output locations (kept by default).
+ */
+export async function deleteJob({ services, interactive }: CommandContext, ...args: unknown[]): Promise<{ deleted: string } | undefined> {
+  const job = await jobArgument(services, 'delete', 'modelarts.jobs.delete', args[0]);
+  const { id, name } = job.metadata;
+  const options = args[1];
+  if (options !== undefined && (typeof options !== 'object' || options === null || typeof (options as { deleteOutputs?: unknown }).deleteOutputs !== 'boolean')) {
+    throw new InvalidInputError('modelarts.jobs.delete options', [{ field: 'deleteOutputs', message: 'must be true or false' }]);
+  }
+  const deleteOutputs = (options as { deleteOutputs?: boolean } | undefined)?.deleteOutputs ?? false;
+  if (interactive) {
+    const kept = job.algorithm.outputs.some((output) => output.remote) ? ' Outputs already delivered to their storage locations are kept.' : '';
+    const answer = await vscode.window.showInputBox({
+      title: `Delete Training Job ${name}`,
+      prompt: `The job, its log and its events are deleted and cannot be restored.${kept} Type DELETE to delete it.`,
+      placeHolder: 'DELETE',
+      ignoreFocusOut: true,
+      validateInput: (value) => (value === 'DELETE' ? undefined : 'Type DELETE in capital letters to delete the job.'),
+    });
+    if (answer !== 'DELETE') return undefined;
+  }
+  services.jobLogs.close(id);
+  await services.engine.deleteJob(id, { deleteOutputs });
+  services.log.info(`Deleted training job ${name} (${id})`);
+  return { deleted: id };
+}

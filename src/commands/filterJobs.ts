@@ -1,0 +1,58 @@
+import * as vscode from 'vscode';
+import { z } from 'zod';
+import { invalidInput } from '../core/errors';
+import { JOB_PHASES } from '../core/lifecycle';
+import type { JobsFilter } from '../views/jobsTree';
+import type { CommandContext } from './registry';
+
+const filterSchema = z.strictObject({
+  phases: z.array(z.enum(JOB_PHASES, { error: `must be phases among ${JOB_PHASES.join(', ')}` }), { error: 'must be a list of phases' }).optional(),
+  name: z.string({ error: 'must be text the job names contain' }).max(64).optional(),
+});
+
+/**
+ * Filters the Training Jobs view by phase and name. Interactive: pick phases, then type part of
+ * a name. Arguments: `{phases?, name?}` (an empty object clears it). Returns the filter in use and
+ * how many jobs match.
+ */
+export async function filterJobs({ services, interactive }: CommandContext, ...args: unknown[]): Promise<{ filter: JobsFilter; matching: number } | undefined> {
+  let filter: JobsFilter;
+  if (interactive) {
+    const current = services.jobsTree.filter;
+    const counts = new Map<string, number>();
+    for (const job of services.jobs.list()) counts.set(job.status.phase, (counts.get(job.status.phase) ?? 0) + 1);
+    const picked = await vscode.window.showQuickPick(
+      JOB_PHASES.map((phase) => ({ label: phase, description: `${counts.get(phase) ?? 0}`, picked: current.phases?.includes(phase) ?? false })),
+      { title: 'Filter Training Jobs (1/2): phases', placeHolder: 'Show jobs in these phases (none: every phase)', canPickMany: true, ignoreFocusOut: true },
+    );
+    if (!picked) return undefined;
+    const name = await vscode.window.showInputBox({
+      title: 'Filter Training Jobs (2/2): name',
+      prompt: 'Show jobs whose name contains this text (empty: any name)',
+      value: current.name ?? '',
+      ignoreFocusOut: true,
+    });
+    if (name === undefined) return undefined;
+    filter = { phases: picked.map((item) => item.label as (typeof JOB_PHASES)[number]), name: name.trim() };
+  } else {
+    const parsed = filterSchema.safeParse(args[0]);
+    if (!parsed.success) throw invalidInput('modelarts.jobs.filter arguments', parsed.error);
+    filter = parsed.data;
+  }
+  services.jobsTree.setFilter(filter);
+  return matchingCount(services.jobsTree.filter, services);
+}
+
+export async function clearJobsFilter({ services }: CommandContext): Promise<{ filter: JobsFilter; matching: number }> {
+  services.jobsTree.setFilter({});
+  return matchingCount({}, services);
+}
+
+/** "Load more…" under the last job shown; returns how many jobs the view may now show. */
+export async function loadMoreJobs({ services }: CommandContext): Promise<{ limit: number }> {
+  return { limit: services.jobsTree.loadMore() };
+}
+
+function matchingCount(filter: JobsFilter, services: CommandContext['services']): { filter: JobsFilter; matching: number } {
+  return { filter, matching: services.jobsTree.matching().length };
+}

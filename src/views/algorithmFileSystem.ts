@@ -1,0 +1,111 @@
+/**
+ * Saved algorithms as JSON documents (`modelarts-algorithm:/<id>/<name>.algorithm.json`) that open
+ * in a normal editor. The content is the request updateAlgorithm takes; saving validates it and
+ * updates the algorithm, or fails with a message naming the field, leaving the algorithm as it was.
+ */
+import * as vscode from 'vscode';
+import type { Algorithm } from '../core/algorithm';
+import { formatAlgorithmDocument, parseAlgorithmDocument } from '../core/algorithmDocument';
+import { ModelArtsError, NotFoundError } from '../core/errors';
+import type { Logger } from '../core/logger';
+import type { TrainingEngine } from '../engine/trainingEngine';
+
+export const ALGORITHM_SCHEME = 'modelarts-algorithm';
+
+export function algorithmDocumentUri(algorithm: Algorithm): vscode.Uri {
+  return vscode.Uri.from({ scheme: ALGORITHM_SCHEME, path: `/${algorithm.metadata.id}/${algorithm.metadata.name}.algorithm.json` });
+}
+
+/** The algorithm id of a document URI: its first path segment. */
+function algorithmId(uri: vscode.Uri): string | undefined {
+  const [id, file] = uri.path.split('/').filter(Boolean);
+  return id && file ? id : undefined;
+}
+
+export class AlgorithmFileSystem implements vscode.FileSystemProvider, vscode.Disposable {
+  private readonly changeEmitter = new vscode.EventEmitter<vscode.FileChangeEvent[]>();
+  readonly onDidChangeFile = this.changeEmitter.event;
+  /** URIs served per algorithm id: a rename keeps the open document's old name, so change events go to each. */
+  private readonly served = new Map<string, Set<string>>();
+  private readonly subscriptions: vscode.Disposable[] = [this.changeEmitter];
+
+  constructor(
+    private readonly engine: TrainingEngine,
+    private readonly log: Logger,
+  ) {
+    this.subscriptions.push(
+      engine.onDidChangeAlgorithm(({ kind, algorithm }) => {
+        const type = kind === 'deleted' ? vscode.FileChangeType.Deleted : vscode.FileChangeType.Changed;
+        const uris = this.served.get(algorithm.metadata.id) ?? new Set();
+        if (uris.size) this.changeEmitter.fire([...uris].map((uri) => ({ type, uri: vscode.Uri.parse(uri) })));
+        if (kind === 'deleted') this.served.delete(algorithm.metadata.id);
+      }),
+    );
+  }
+
+  watch(): vscode.Disposable {
+    // Every served document is watched already through the engine's algorithm events.
+    return new vscode.Disposable(() => undefined);
+  }
+
+  async stat(uri: vscode.Uri): Promise<vscode.FileStat> {
+    if (!algorithmId(uri)) return { type: vscode.FileType.Directory, ctime: 0, mtime: 0, size: 0 };
+    const algorithm = await this.read(uri);
+    return {
+      type: vscode.FileType.File,
+      ctime: algorithm.metadata.create_time,
+      mtime: algorithm.metadata.update_time ?? algorithm.metadata.create_time,
+      size: Buffer.byteLength(formatAlgorithmDocument(algorithm)),
+    };
+  }
+
+  async readFile(uri: vscode.Uri): Promise<Uint8Array> {
+    return Buffer.from(formatAlgorithmDocument(await this.read(uri)));
+  }
+
+  async writeFile(uri: vscode.Uri, content: Uint8Array): Promise<void> {
+    const id = algorithmId(uri);
+    if (!id) throw vscode.FileSystemError.NoPermissions('New algorithms are created with "ModelArts: Create Algorithm".');
+    try {
+      // Parsed here first so a syntax error is reported as such, before the engine is asked.
+      const request = parseAlgorithmDocument(Buffer.from(content).toString('utf8'));
+      await this.engine.updateAlgorithm(id, request);
+    } catch (error) {
+      this.log.warn(`Saving ${uri.toString()} refused: ${error instanceof Error ? error.message : String(error)}`);
+      if (error instanceof NotFoundError) throw vscode.FileSystemError.FileNotFound(uri);
+      // A plain FileSystemError (code Unknown): NoPermissions would make VS Code offer "Retry as Admin".
+      if (error instanceof ModelArtsError) throw new vscode.FileSystemError(error.message);
+      throw error;
+    }
+  }
+
+  readDirectory(): [string, vscode.FileType][] {
+    return [];
+  }
+
+  createDirectory(): void {
+    throw vscode.FileSystemError.NoPermissions('Algorithm documents cannot hold folders.');
+  }
+
+  delete(): void {
+    throw vscode.FileSystemError.NoPermissions('Delete algorithms with "ModelArts: Delete Algorithm".');
+  }
+
+  rename(): void {
+    throw vscode.FileSystemError.NoPermissions('Rename an algorithm by changing metadata.name in its document.');
+  }
+
+  private async read(uri: vscode.Uri): Promise<Algorithm> {
+    const id = algorithmId(uri);
+    const algorithm = id ? await this.engine.getAlgorithm(id) : undefined;
+    if (!id || !algorithm) throw vscode.FileSystemError.FileNotFound(uri);
+    let uris = this.served.get(id);
+    if (!uris) this.served.set(id, (uris = new Set()));
+    uris.add(uri.toString());
+    return algorithm;
+  }
+
+  dispose(): void {
+    for (const subscription of this.subscriptions.splice(0)) subscription.dispose();
+  }
+}

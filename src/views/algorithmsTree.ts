@@ -1,0 +1,266 @@
+/**
+ * The Algorithms tree: a thin provider over AlgorithmsModel. Each algorithm shows what a job made
+ * from it would run (code folder, boot file, engine, hyperparameters, inputs, outputs). Node ids are
+ * stable, so a refresh keeps what the user expanded; refreshes are debounced.
+ */
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { Algorithm } from '../core/algorithm';
+import type { EngineRef } from '../core/job';
+import type { TrainingEngine } from '../engine/trainingEngine';
+import type { AlgorithmsModel } from './algorithmsModel';
+import { TreeNode } from './treeNode';
+
+export class AlgorithmNode extends TreeNode {
+  constructor(public algorithm: Algorithm) {
+    super();
+  }
+  get id(): string {
+    return this.algorithm.metadata.id;
+  }
+}
+
+type DetailKind = 'codeDir' | 'bootFile' | 'engine' | 'command' | 'parameters' | 'inputs' | 'outputs' | 'parameter' | 'input' | 'output';
+
+/** One fact of an algorithm (or one entry of its parameters, inputs or outputs). */
+export class AlgorithmDetailNode extends TreeNode {
+  children: readonly AlgorithmDetailNode[] = [];
+  constructor(
+    readonly parent: AlgorithmNode | AlgorithmDetailNode,
+    readonly kind: DetailKind,
+    readonly label: string,
+    readonly description: string,
+    private readonly key: string = kind,
+  ) {
+    super();
+  }
+  get algorithm(): Algorithm {
+    return this.parent.algorithm;
+  }
+  /** Stable across refreshes, so expanded rows stay expanded. */
+  get id(): string {
+    return `${this.parent.id}/${this.key}`;
+  }
+}
+
+/** Shown instead of the algorithms when loading failed; clicking it retries. */
+export class AlgorithmsMessageNode extends TreeNode {
+  constructor(
+    readonly kind: 'failed' | 'loading',
+    readonly message: string,
+  ) {
+    super();
+  }
+}
+
+export type AlgorithmTreeNode = AlgorithmNode | AlgorithmDetailNode | AlgorithmsMessageNode;
+
+const DETAIL_ICONS: Readonly<Record<DetailKind, string>> = {
+  codeDir: 'folder',
+  bootFile: 'file-code',
+  engine: 'server-environment',
+  command: 'terminal',
+  parameters: 'symbol-parameter',
+  inputs: 'arrow-circle-down',
+  outputs: 'arrow-circle-up',
+  parameter: 'symbol-variable',
+  input: 'database',
+  output: 'output',
+};
+
+const DEBOUNCE_MS = 50;
+
+export class AlgorithmsTreeProvider implements vscode.TreeDataProvider<AlgorithmTreeNode>, vscode.Disposable {
+  private readonly nodes = new Map<string, AlgorithmNode>();
+  private readonly changeEmitter = new vscode.EventEmitter<void>();
+  readonly onDidChangeTreeData = this.changeEmitter.event;
+  private readonly subscriptions: vscode.Disposable[] = [this.changeEmitter];
+  private flushTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly model: AlgorithmsModel,
+    private readonly engine: TrainingEngine,
+  ) {
+    this.subscriptions.push(model.onDidChange(() => this.scheduleRefresh()));
+  }
+
+  getTreeItem(node: AlgorithmTreeNode): vscode.TreeItem {
+    if (node instanceof AlgorithmNode) return algorithmItem(node.algorithm);
+    if (node instanceof AlgorithmDetailNode) return detailItem(node);
+    return messageItem(node);
+  }
+
+  getChildren(element?: AlgorithmTreeNode): AlgorithmTreeNode[] {
+    if (element instanceof AlgorithmNode) return detailsOf(element);
+    if (element instanceof AlgorithmDetailNode) return [...element.children];
+    if (element || this.engine.state.kind !== 'available') return [];
+    const state = this.model.state;
+    if (state.kind === 'failed') return [new AlgorithmsMessageNode('failed', state.message)];
+    const algorithms = this.model.list();
+    if (!algorithms.length && (state.kind === 'loading' || state.kind === 'idle')) return [new AlgorithmsMessageNode('loading', 'Loading algorithms…')];
+    const seen = new Set<string>();
+    const children = algorithms.map((algorithm) => {
+      seen.add(algorithm.metadata.id);
+      return this.nodeFor(algorithm);
+    });
+    for (const id of this.nodes.keys()) if (!seen.has(id)) this.nodes.delete(id);
+    return children;
+  }
+
+  getParent(node: AlgorithmTreeNode): AlgorithmTreeNode | undefined {
+    return node instanceof AlgorithmDetailNode ? node.parent : undefined;
+  }
+
+  /** The node of an algorithm, for `TreeView.reveal`. */
+  nodeFor(algorithm: Algorithm): AlgorithmNode {
+    let node = this.nodes.get(algorithm.metadata.id);
+    if (node) node.algorithm = algorithm;
+    else this.nodes.set(algorithm.metadata.id, (node = new AlgorithmNode(algorithm)));
+    return node;
+  }
+
+  private scheduleRefresh(): void {
+    this.flushTimer ??= setTimeout(() => this.refreshNow(), DEBOUNCE_MS);
+  }
+
+  /** Sends a pending refresh at once: `TreeView.reveal` waits for it, so a new node can be revealed. */
+  refreshNow(): void {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    this.changeEmitter.fire();
+  }
+
+  dispose(): void {
+    clearTimeout(this.flushTimer);
+    for (const subscription of this.subscriptions.splice(0)) subscription.dispose();
+  }
+}
+
+function algorithmItem(algorithm: Algorithm): vscode.TreeItem {
+  const item = new vscode.TreeItem(algorithm.metadata.name, vscode.TreeItemCollapsibleState.Collapsed);
+  item.id = algorithm.metadata.id;
+  item.iconPath = new vscode.ThemeIcon('symbol-method');
+  item.description = describeAlgorithm(algorithm);
+  item.tooltip = algorithmTooltip(algorithm);
+  item.contextValue = algorithmContextValue(algorithm);
+  item.accessibilityInformation = { label: `Algorithm ${algorithm.metadata.name}, ${item.description}` };
+  return item;
+}
+
+/** `algorithm` plus `+customImage` for algorithms that run an image's command rather than a boot file. */
+export function algorithmContextValue(algorithm: Algorithm): string {
+  return algorithm.job_config.engine.image_url ? 'algorithm+customImage' : 'algorithm';
+}
+
+function detailItem(node: AlgorithmDetailNode): vscode.TreeItem {
+  const collapsible = node.children.length ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None;
+  const item = new vscode.TreeItem(node.label, collapsible);
+  item.id = node.id;
+  item.description = node.description;
+  item.iconPath = new vscode.ThemeIcon(DETAIL_ICONS[node.kind]);
+  item.contextValue = `algorithmDetail+${node.kind}`;
+  item.tooltip = node.description ? `${node.label}: ${node.description}` : node.label;
+  const bootFile = node.algorithm.job_config.boot_file;
+  if (node.kind === 'bootFile' && path.isAbsolute(bootFile)) {
+    item.resourceUri = vscode.Uri.file(bootFile);
+    item.iconPath = vscode.ThemeIcon.File;
+    item.command = { command: 'vscode.open', title: 'Open Boot File', arguments: [item.resourceUri] };
+  }
+  return item;
+}
+
+function messageItem(node: AlgorithmsMessageNode): vscode.TreeItem {
+  if (node.kind === 'loading') {
+    const item = new vscode.TreeItem(node.message);
+    item.iconPath = new vscode.ThemeIcon('loading~spin');
+    return item;
+  }
+  const item = new vscode.TreeItem('Could not load the algorithms');
+  item.description = node.message;
+  item.tooltip = `${node.message}\n\nClick to retry; the ModelArts log has the details.`;
+  item.iconPath = new vscode.ThemeIcon('error', new vscode.ThemeColor('list.errorForeground'));
+  item.contextValue = 'algorithmsError';
+  item.command = { command: 'modelarts.algorithms.refresh', title: 'Retry' };
+  return item;
+}
+
+function detailsOf(node: AlgorithmNode): AlgorithmDetailNode[] {
+  const config = node.algorithm.job_config;
+  const detail = (kind: DetailKind, label: string, description: string) => new AlgorithmDetailNode(node, kind, label, description);
+  const list = (kind: keyof typeof CHILD_KIND, label: string, entries: Array<{ name: string; label: string; description?: string | undefined }>) => {
+    const parent = detail(kind, label, entries.length ? String(entries.length) : 'none');
+    parent.children = entries.map((entry) => new AlgorithmDetailNode(parent, CHILD_KIND[kind], entry.label, entry.description ?? '', entry.name));
+    return parent;
+  };
+  return [
+    ...(config.code_dir ? [detail('codeDir', 'Code folder', config.code_dir)] : []),
+    ...(config.boot_file ? [detail('bootFile', 'Boot file', relativeBootFile(node.algorithm))] : []),
+    detail('engine', 'Engine', describeEngineRef(config.engine)),
+    ...(config.command ? [detail('command', 'Command', config.command)] : []),
+    list('parameters', 'Parameters', config.parameters.map((p) => ({ ...p, label: p.value === undefined || p.value === '' ? p.name : `${p.name} = ${p.value}` }))),
+    list('inputs', 'Inputs', config.inputs.map((i) => ({ ...i, label: i.name }))),
+    list('outputs', 'Outputs', config.outputs.map((o) => ({ ...o, label: o.name }))),
+  ];
+}
+
+const CHILD_KIND = { parameters: 'parameter', inputs: 'input', outputs: 'output' } as const;
+
+/** "PyTorch 1.13-cpu · train.py": what runs, and from which file. */
+export function describeAlgorithm(algorithm: Algorithm): string {
+  const file = algorithm.job_config.boot_file ? relativeBootFile(algorithm) : algorithm.job_config.command ?? '';
+  return [describeEngineRef(algorithm.job_config.engine), file].filter(Boolean).join(' · ');
+}
+
+export function describeEngineRef(engine: EngineRef): string {
+  if (engine.engine_name && engine.engine_version) return `${engine.engine_name} ${engine.engine_version}`;
+  return engine.image_url ?? engine.engine_id ?? '';
+}
+
+function relativeBootFile(algorithm: Algorithm): string {
+  const { code_dir: codeDir, boot_file: bootFile } = algorithm.job_config;
+  if (!codeDir || !path.isAbsolute(bootFile)) return bootFile;
+  const relative = path.relative(codeDir, bootFile);
+  return relative.startsWith('..') ? bootFile : relative.split(path.sep).join('/');
+}
+
+function algorithmTooltip(algorithm: Algorithm): vscode.MarkdownString {
+  const { metadata, job_config: config } = algorithm;
+  const markdown = new vscode.MarkdownString(undefined, true);
+  markdown.supportHtml = false;
+  markdown.appendMarkdown(`**${escapeMarkdown(metadata.name)}**\n\n`);
+  if (metadata.description) markdown.appendMarkdown(`${escapeMarkdown(metadata.description)}\n\n`);
+  const parameters = config.parameters.map((p) => (p.value === undefined || p.value === '' ? p.name : `${p.name}=${p.value}`)).join(' ');
+  const rows: Array<[string, string]> = [
+    ['Code folder', config.code_dir],
+    ['Boot file', config.boot_file],
+    ['Command', config.command ?? ''],
+    ['Engine', describeEngineRef(config.engine)],
+    ['Parameters', parameters || '(none)'],
+    ['Inputs', config.inputs.map((i) => i.name).join(', ')],
+    ['Outputs', config.outputs.map((o) => o.name).join(', ')],
+    ['Algorithm ID', metadata.id],
+  ];
+  for (const [label, value] of rows) if (value) markdown.appendMarkdown(`${label}: \`${value.replace(/`/g, "'")}\`  \n`);
+  return markdown;
+}
+
+function escapeMarkdown(text: string): string {
+  return text.replace(/[\\`*_{}[\]()#+\-.!<>|]/g, '\\$&');
+}
+
+/** The view and its provider, wired to the view's lifetime. */
+export function createAlgorithmsTreeView(
+  model: AlgorithmsModel,
+  engine: TrainingEngine,
+): { tree: AlgorithmsTreeProvider; view: vscode.TreeView<AlgorithmTreeNode>; dispose(): void } {
+  const tree = new AlgorithmsTreeProvider(model, engine);
+  const view = vscode.window.createTreeView('modelarts.algorithms', { treeDataProvider: tree, showCollapseAll: true });
+  return {
+    tree,
+    view,
+    dispose() {
+      view.dispose();
+      tree.dispose();
+    },
+  };
+}

@@ -1,0 +1,58 @@
+/** Playwright steps shared by the UI suites (VS Code in code-server, driven like a person would). */
+import type { Page } from 'playwright-core';
+
+/** Runs a command from the palette (F1) by its exact title. */
+export async function runCommand(page: Page, title: string): Promise<void> {
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible' });
+  await input.fill(`>${title}`);
+  const exact = new RegExp(`^${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
+  await page.locator('.quick-input-widget .monaco-list-row', { has: page.locator('.label-name', { hasText: exact }) }).first().click();
+}
+
+/** Waits for the quick input titled `title` (a step of a command) and returns its box. */
+export async function quickInput(page: Page, title: string) {
+  const widget = page.locator('.quick-input-widget', { has: page.locator('.quick-input-title', { hasText: title }) });
+  await widget.waitFor({ state: 'visible', timeout: 30_000 });
+  return widget;
+}
+
+export async function outputText(page: Page): Promise<string> {
+  return (await page.locator('.part.panel .monaco-editor .view-lines').first().innerText()).replace(/\u00a0/g, ' ');
+}
+
+/** Polls the visible Output channel until `predicate` holds; returns its text. */
+export async function waitForOutput(page: Page, predicate: (text: string) => boolean, timeoutMs: number): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  let text = '';
+  while (Date.now() < deadline) {
+    text = await outputText(page).catch(() => '');
+    if (predicate(text)) return text;
+    await page.waitForTimeout(250);
+  }
+  throw new Error(`the Output panel did not show what was expected; it shows:\n${text}`);
+}
+
+/** A row of a sidebar tree whose accessible label contains `label`. */
+export function treeRow(page: Page, label: string) {
+  return page.locator(`.part.sidebar [role="treeitem"][aria-label*=${JSON.stringify(label)}]`);
+}
+
+/** Right-clicks `row` and clicks the context menu entry `entry`. */
+export async function contextMenu(page: Page, row: ReturnType<Page['locator']>, entry: string): Promise<void> {
+  await row.click({ button: 'right' });
+  const item = page.locator('.context-view .monaco-menu .action-item .action-label', { hasText: entry }).first();
+  await item.waitFor({ state: 'visible', timeout: 10_000 });
+  await item.click();
+}
+
+/** The labels of the context menu `row` offers (the menu is closed again). */
+export async function contextMenuEntries(page: Page, row: ReturnType<Page['locator']>): Promise<string[]> {
+  await row.click({ button: 'right' });
+  const menu = page.locator('.context-view .monaco-menu');
+  await menu.waitFor({ state: 'visible', timeout: 10_000 });
+  const labels = (await menu.locator('.action-item .action-label').allInnerTexts()).map((label) => label.trim()).filter(Boolean);
+  await page.keyboard.press('Escape');
+  return labels;
+}
