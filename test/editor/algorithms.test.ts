@@ -162,7 +162,8 @@ describe('Algorithms in VS Code', function () {
       { name: 'lr', value: '0.01' },
     ];
     await replaceText(document, JSON.stringify(content, null, 2) + '\n');
-    assert.ok(await document.save(), 'the document saves');
+    assert.ok(document.isDirty, 'the edit made the document dirty');
+    assert.ok(await document.save(), `the document saves (dirty: ${document.isDirty}, stored: ${JSON.stringify((await current()).job_config.parameters)})`);
     assert.equal(document.isDirty, false);
     const saved = await current();
     assert.deepEqual(saved.job_config.parameters[0], { name: 'epochs', value: '7' });

@@ -21,10 +21,7 @@ export async function run(): Promise<void> {
   activeBeforeSuites = vscode.extensions.getExtension(EXTENSION_ID)?.isActive;
   const result = await runMocha({
     suite: 'editor',
-    // extension.test.js checks that nothing activated the extension before it, so it runs first.
-    files: findTestFiles(path.join(__dirname))
-      .filter((file) => !file.endsWith('index.js'))
-      .sort((a, b) => Number(b.endsWith('extension.test.js')) - Number(a.endsWith('extension.test.js'))),
+    files: findTestFiles(path.join(__dirname)).filter((file) => !file.endsWith('index.js')),
     timeoutMs: 180_000,
     write,
     ...(process.env.MODELARTS_TEST_RESULT ? { resultFile: process.env.MODELARTS_TEST_RESULT } : {}),

@@ -66,7 +66,7 @@ describe('The training job workflow in the VS Code window', function () {
   });
 
   it('follows a running job live: tree row with tasks and outputs, its log channel, the status bar', async function () {
-    await createDigitsJob(page, 'epochs=400', 'ui-long');
+    await createDigitsJob(page, 'epochs=5000', 'ui-long');
     await treeRow(page, 'Training job ui-long, Running').waitFor({ timeout: 120_000 });
     const status = page.locator('.statusbar-item', { hasText: '1 running' });
     await status.waitFor({ timeout: 30_000 });
@@ -87,6 +87,20 @@ describe('The training job workflow in the VS Code window', function () {
     await page.locator('.activitybar a.action-label[aria-label^="Explorer"]').click();
     await status.click();
     await treeRow(page, 'Training job ui-long,').waitFor({ timeout: 10_000 });
+  });
+
+  it('follows the running job again after a window reload', async function () {
+    await runCommand(page, 'Developer: Reload Window');
+    await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+    await treeRow(page, 'Training job ui-long,').waitFor({ timeout: 60_000 });
+    const label = await treeRow(page, 'Training job ui-long,').getAttribute('aria-label');
+    assert.match(label ?? '', /Running/, `the job still runs after the reload: ${label}`);
+    // The channel is back (restored from the workspace state), and live.
+    const channel = page.locator('.part.panel select.monaco-select-box option', { hasText: 'ModelArts Job: ui-long' });
+    await channel.first().waitFor({ state: 'attached', timeout: 30_000 });
+    // Its last line after the stop (next test) shows that this restored channel follows live.
+    await waitForOutput(page, (text) => /epoch \d+ loss/.test(text), 30_000);
+    await screenshot(page, '10b-log-after-reload');
   });
 
   it('stops the running job from its context menu after YES, and it reaches Terminated', async function () {
@@ -111,7 +125,7 @@ describe('The training job workflow in the VS Code window', function () {
     assert.equal(await name.locator('input').inputValue(), 'ui-long-copy');
     await page.keyboard.press('Enter');
     const parameters = await quickInput(page, 'Copy Training Job ui-long (2/3)');
-    assert.equal(await parameters.locator('input').inputValue(), 'epochs=400');
+    assert.equal(await parameters.locator('input').inputValue(), 'epochs=5000');
     await parameters.locator('input').fill('epochs=2');
     await screenshot(page, '13-copy-edited-hyperparameter');
     await page.keyboard.press('Enter');
