@@ -8,17 +8,9 @@ import * as vscode from 'vscode';
 import { z } from 'zod';
 import { InvalidInputError, type FieldIssue } from './core/errors';
 import { dockerOptions } from './engine/local/docker';
+import { isHttpUrl } from './storage/s3Store';
 
 const BUCKET_PATTERN = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
-
-function isHttpUrl(value: string): boolean {
-  try {
-    const url = new URL(value);
-    return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
-  } catch {
-    return false;
-  }
-}
 
 const SETTINGS = {
   engine: z.enum(['local'], { error: 'must be "local"' }).default('local'),

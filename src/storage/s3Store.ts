@@ -37,7 +37,8 @@ const MIB = 1024 * 1024;
 const MIN_PART_SIZE = 5 * MIB;
 const MAX_PARTS = 10_000;
 
-function isHttpUrl(value: string): boolean {
+/** An http:// or https:// URL with a host: what an S3 endpoint must be. */
+export function isHttpUrl(value: string): boolean {
   try {
     const url = new URL(value);
     return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';

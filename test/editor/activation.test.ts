@@ -8,27 +8,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { ModelArtsApi } from '../../src/api';
-import { EPOCH_LINE, waitForTerminal, type JobSource } from '../support/jobs';
+import { EXTENSION_ID, jobSource, rejectsNaming, report } from '../support/editor';
+import { EPOCH_LINE, waitForTerminal } from '../support/jobs';
 import { activeBeforeSuites } from './index';
-
-const EXTENSION_ID = 'modelarts-training.modelarts-training';
-
-function report(line: string): void {
-  const file = process.env.MODELARTS_TEST_LOG;
-  if (file) fs.appendFileSync(file, `      · ${line}\n`);
-}
-
-/** The API's jobs as a JobSource for the shared waits. */
-function jobSource(api: ModelArtsApi): JobSource {
-  return { onDidChangeJob: api.jobs.onDidChange, getJob: (id) => api.jobs.get(id) };
-}
-
-async function rejectsNaming(promise: Thenable<unknown>, ...fields: string[]): Promise<void> {
-  await assert.rejects(Promise.resolve(promise), (error: Error) => {
-    for (const field of fields) assert.ok(error.message.includes(field), `the error names ${field}: ${error.message}`);
-    return true;
-  });
-}
 
 describe('ModelArts Training in VS Code', function () {
   let api: ModelArtsApi;

@@ -7,38 +7,10 @@ import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Algorithm, ModelArtsApi } from '../../src/api';
+import { EXTENSION_ID, activateApi as activate, rejectsNaming } from '../support/editor';
 
-const EXTENSION_ID = 'modelarts-training.modelarts-training';
 const PYTORCH = { engine_name: 'PyTorch', engine_version: '1.13-cpu' };
 
-async function rejectsNaming(promise: Thenable<unknown>, ...words: string[]): Promise<Error> {
-  let caught: Error | undefined;
-  await assert.rejects(Promise.resolve(promise), (error: Error) => {
-    for (const word of words) assert.ok(error.message.includes(word), `the error names ${word}: ${error.message}`);
-    caught = error;
-    return true;
-  });
-  return caught as Error;
-}
-
-async function activate(): Promise<ModelArtsApi> {
-  const extension = vscode.extensions.getExtension<ModelArtsApi>(EXTENSION_ID);
-  assert.ok(extension, `extension ${EXTENSION_ID} is loaded`);
-  const api = await extension.activate();
-  if (api.engine.state.kind === 'available') return api;
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the engine did not become available: ${JSON.stringify(api.engine.state)}`)), 30_000);
-    const subscription = api.engine.onDidChangeState((state) => {
-      if (state.kind !== 'available') return;
-      clearTimeout(timer);
-      subscription.dispose();
-      resolve();
-    });
-  });
-  return api;
-}
-
-/** Closes the algorithm documents without saving (closing a modified one would ask). */
 async function closeAlgorithmEditors(): Promise<void> {
   for (const document of vscode.workspace.textDocuments.filter((d) => d.uri.scheme === 'modelarts-algorithm')) {
     await vscode.window.showTextDocument(document);

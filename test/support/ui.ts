@@ -1,5 +1,37 @@
 /** Playwright steps shared by the UI suites (VS Code in code-server, driven like a person would). */
+import * as path from 'node:path';
 import type { Page } from 'playwright-core';
+import { CodeServer, REPO_ROOT, openBrowser, type BrowserSession, type CodeServerOptions } from './codeServer';
+
+export const DIGITS = path.join(REPO_ROOT, 'examples', 'digits');
+
+/** code-server with this extension, opened in Chromium on a folder (examples/digits by default). */
+export interface Workbench {
+  readonly server: CodeServer;
+  readonly session: BrowserSession;
+  readonly page: Page;
+  close(): Promise<void>;
+}
+
+export async function openWorkbench(options: CodeServerOptions = {}, folder = DIGITS): Promise<Workbench> {
+  const server = await CodeServer.start(options);
+  const session = await openBrowser().catch(async (error: unknown) => {
+    await server.stop();
+    throw error;
+  });
+  const { page } = session;
+  await page.goto(server.workbenchUrl(folder, [['extensionDevelopmentPath', server.remoteUri(REPO_ROOT)]]));
+  await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+  return {
+    server,
+    session,
+    page,
+    async close() {
+      await session.browser.close().catch(() => undefined);
+      await server.stop();
+    },
+  };
+}
 
 /** Runs a command from the palette (F1) by its exact title. */
 export async function runCommand(page: Page, title: string): Promise<void> {

@@ -4,43 +4,22 @@
  * Screenshots land in out/test-results/screenshots.
  */
 import * as assert from 'node:assert/strict';
-import * as path from 'node:path';
 import type { Page } from 'playwright-core';
-import { CodeServer, REPO_ROOT, openBrowser, screenshot, type BrowserSession } from '../support/codeServer';
-
-const DIGITS = path.join(REPO_ROOT, 'examples', 'digits');
-
-async function runCommand(page: Page, title: string): Promise<void> {
-  await page.keyboard.press('F1');
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ state: 'visible' });
-  await input.fill(`>${title}`);
-  const exact = new RegExp(`^${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
-  await page.locator('.quick-input-widget .monaco-list-row', { has: page.locator('.label-name', { hasText: exact }) }).first().click();
-}
-
-async function quickInput(page: Page, title: string) {
-  const widget = page.locator('.quick-input-widget', { has: page.locator('.quick-input-title', { hasText: title }) });
-  await widget.waitFor({ state: 'visible', timeout: 30_000 });
-  return widget;
-}
+import { screenshot } from '../support/codeServer';
+import { openWorkbench, quickInput, runCommand, type Workbench } from '../support/ui';
 
 async function editorText(page: Page): Promise<string> {
   return (await page.locator('.part.editor .monaco-editor .view-lines').first().innerText()).replace(/\u00a0/g, ' ');
 }
 
 describe('The Algorithms view', function () {
-  let server: CodeServer;
-  let session: BrowserSession;
+  let workbench: Workbench | undefined;
   let page: Page;
   const row = (name: string) => page.locator(`.part.sidebar [role="treeitem"][aria-label^="Algorithm ${name},"]`);
 
   before(async function () {
-    server = await CodeServer.start();
-    session = await openBrowser();
-    page = session.page;
-    await page.goto(server.workbenchUrl(DIGITS, [['extensionDevelopmentPath', server.remoteUri(REPO_ROOT)]]));
-    await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+    workbench = await openWorkbench();
+    page = workbench.page;
   });
 
   afterEach(async function () {
@@ -49,8 +28,7 @@ describe('The Algorithms view', function () {
   });
 
   after(async function () {
-    await session?.browser.close().catch(() => undefined);
-    await server?.stop();
+    await workbench?.close();
   });
 
   it('invites to create an algorithm, also from a folder in the Explorer', async function () {

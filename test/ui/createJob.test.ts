@@ -3,12 +3,9 @@
  * Playwright. Screenshots land in out/test-results/screenshots.
  */
 import * as assert from 'node:assert/strict';
-import * as path from 'node:path';
 import type { Page } from 'playwright-core';
-import { CodeServer, REPO_ROOT, openBrowser, screenshot, type BrowserSession } from '../support/codeServer';
-import { quickInput, runCommand, waitForOutput } from '../support/ui';
-
-const DIGITS = path.join(REPO_ROOT, 'examples', 'digits');
+import { screenshot } from '../support/codeServer';
+import { openWorkbench, quickInput, runCommand, waitForOutput, type Workbench } from '../support/ui';
 
 /** Colours of a tree row's icon and label and of the view behind them, as the browser renders them. */
 async function rowColours(page: Page, name: string): Promise<{ icon: string; label: string; background: string }> {
@@ -40,22 +37,17 @@ function contrast(a: string, b: string): number {
 }
 
 describe('ModelArts in the VS Code window', function () {
-  let server: CodeServer;
-  let session: BrowserSession;
+  let workbench: Workbench | undefined;
   let page: Page;
   let jobName = '';
 
   before(async function () {
-    server = await CodeServer.start();
-    session = await openBrowser();
-    page = session.page;
-    await page.goto(server.workbenchUrl(DIGITS, [['extensionDevelopmentPath', server.remoteUri(REPO_ROOT)]]));
-    await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+    workbench = await openWorkbench();
+    page = workbench.page;
   });
 
   after(async function () {
-    await session?.browser.close().catch(() => undefined);
-    await server?.stop();
+    await workbench?.close();
   });
 
   it('opens the ModelArts container with the Training Jobs, Algorithms and Datasets views', async function () {
@@ -190,24 +182,19 @@ describe('ModelArts in the VS Code window', function () {
 });
 
 describe('ModelArts when Docker is not reachable', function () {
-  let server: CodeServer;
-  let session: BrowserSession;
+  let workbench: Workbench | undefined;
 
   before(async function () {
     // A Docker host that does not exist: the same state as a machine whose Docker is stopped.
-    server = await CodeServer.start({ settings: { 'modelarts.local.dockerHost': 'unix:///nonexistent/docker.sock' } });
-    session = await openBrowser();
-    await session.page.goto(server.workbenchUrl(DIGITS, [['extensionDevelopmentPath', server.remoteUri(REPO_ROOT)]]));
-    await session.page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+    workbench = await openWorkbench({ settings: { 'modelarts.local.dockerHost': 'unix:///nonexistent/docker.sock' } });
   });
 
   after(async function () {
-    await session?.browser.close().catch(() => undefined);
-    await server?.stop();
+    await workbench?.close();
   });
 
   it('says so in the views, how to start it, and offers Retry instead of an error storm', async function () {
-    const page = session.page;
+    const page = (workbench as Workbench).page;
     await page.locator('.activitybar a.action-label[aria-label^="ModelArts"]').click({ timeout: 60_000 });
     const sidebar = page.locator('.part.sidebar');
     await sidebar.getByText('The Docker engine is not reachable', { exact: false }).waitFor({ timeout: 60_000 });

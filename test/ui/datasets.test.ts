@@ -6,15 +6,13 @@
  */
 import * as assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import * as path from 'node:path';
 import { DeleteBucketCommand, DeleteObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import type { Locator, Page } from 'playwright-core';
-import { CodeServer, REPO_ROOT, openBrowser, screenshot, type BrowserSession } from '../support/codeServer';
+import { screenshot } from '../support/codeServer';
 import { startDelayingProxy, type DelayingProxy } from '../support/delayingProxy';
 import { ensureS3Server, type S3ServerConfig } from '../support/s3Server';
-import { quickInput, runCommand, treeRow } from '../support/ui';
+import { openWorkbench, quickInput, runCommand, treeRow, type Workbench } from '../support/ui';
 
-const DIGITS = path.join(REPO_ROOT, 'examples', 'digits');
 /** How long the proxy holds each object upload: long enough to see (and photograph) the progress. */
 const UPLOAD_DELAY_MS = 4000;
 
@@ -22,8 +20,7 @@ describe('The Datasets view', function () {
   const bucket = `modelarts-ui-${randomBytes(3).toString('hex')}`;
   let s3: S3ServerConfig;
   let proxy: DelayingProxy;
-  let server: CodeServer;
-  let session: BrowserSession;
+  let workbench: Workbench | undefined;
   let page: Page;
   const sidebar = () => page.locator('.part.sidebar');
   const datasetsPane = () => page.locator('.part.sidebar .pane', { has: page.locator('.pane-header', { hasText: 'Datasets' }) });
@@ -35,7 +32,7 @@ describe('The Datasets view', function () {
       const segments = new URL(request.url ?? '/', 'http://x').pathname.split('/').filter(Boolean);
       return request.method === 'PUT' && segments.length >= 2 ? UPLOAD_DELAY_MS : 0;
     });
-    server = await CodeServer.start({
+    workbench = await openWorkbench({
       settings: {
         'modelarts.storage.kind': 's3',
         'modelarts.storage.s3.endpoint': proxy.endpoint,
@@ -43,10 +40,7 @@ describe('The Datasets view', function () {
         'modelarts.storage.s3.bucket': bucket,
       },
     });
-    session = await openBrowser();
-    page = session.page;
-    await page.goto(server.workbenchUrl(DIGITS, [['extensionDevelopmentPath', server.remoteUri(REPO_ROOT)]]));
-    await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+    page = workbench.page;
   });
 
   afterEach(async function () {
@@ -54,8 +48,7 @@ describe('The Datasets view', function () {
   });
 
   after(async function () {
-    await session?.browser.close().catch(() => undefined);
-    await server?.stop();
+    await workbench?.close();
     await proxy?.close();
     if (s3) await removeBucket(s3, bucket);
   });

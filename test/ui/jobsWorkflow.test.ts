@@ -5,34 +5,28 @@
  * the Getting Started walkthrough. Screenshots land in out/test-results/screenshots.
  */
 import * as assert from 'node:assert/strict';
-import * as path from 'node:path';
 import type { Page } from 'playwright-core';
-import { CodeServer, REPO_ROOT, openBrowser, screenshot, type BrowserSession } from '../support/codeServer';
-import { contextMenu, contextMenuEntries, quickInput, runCommand, treeRow, waitForOutput } from '../support/ui';
-
-const DIGITS = path.join(REPO_ROOT, 'examples', 'digits');
+import { screenshot } from '../support/codeServer';
+import { contextMenu, contextMenuEntries, openWorkbench, quickInput, runCommand, treeRow, waitForOutput, type Workbench } from '../support/ui';
 
 /** Creates a digits job through the wizard with these hyperparameters and name. */
 async function createDigitsJob(page: Page, parameters: string, name: string): Promise<void> {
   await runCommand(page, 'ModelArts: Create Training Job');
-  await quickInput(page, 'code folder or algorithm');
-  await page.keyboard.press('Enter');
-  await quickInput(page, 'flavor');
-  await page.keyboard.press('Enter');
-  await quickInput(page, 'node count');
-  await page.keyboard.press('Enter');
-  const hyperparameters = await quickInput(page, 'hyperparameters');
-  await hyperparameters.locator('input').fill(parameters);
-  await page.keyboard.press('Enter');
-  await quickInput(page, 'inputs');
-  await page.keyboard.press('Enter');
-  await quickInput(page, 'outputs');
-  await page.keyboard.press('Enter');
-  const nameBox = await quickInput(page, 'name');
-  await nameBox.locator('input').fill(name);
-  await page.keyboard.press('Enter');
-  await quickInput(page, 'review');
-  await page.keyboard.press('Enter');
+  const answers: Array<[step: string, value?: string]> = [
+    ['code folder or algorithm'],
+    ['flavor'],
+    ['node count'],
+    ['hyperparameters', parameters],
+    ['inputs'],
+    ['outputs'],
+    ['name', name],
+    ['review'],
+  ];
+  for (const [step, value] of answers) {
+    const box = await quickInput(page, step);
+    if (value !== undefined) await box.locator('input').fill(value);
+    await page.keyboard.press('Enter');
+  }
 }
 
 /** Types `answer` into the confirmation box titled `title` and accepts it. */
@@ -46,23 +40,18 @@ async function confirm(page: Page, title: string, answer: string, shot: string):
 }
 
 describe('The training job workflow in the VS Code window', function () {
-  let server: CodeServer;
-  let session: BrowserSession;
+  let workbench: Workbench | undefined;
   let page: Page;
 
   before(async function () {
-    server = await CodeServer.start();
-    session = await openBrowser();
-    page = session.page;
-    await page.goto(server.workbenchUrl(DIGITS, [['extensionDevelopmentPath', server.remoteUri(REPO_ROOT)]]));
-    await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+    workbench = await openWorkbench();
+    page = workbench.page;
     await page.locator('.activitybar a.action-label[aria-label^="ModelArts"]').click({ timeout: 60_000 });
     await page.locator('.part.sidebar').getByText('No training jobs yet.').waitFor({ timeout: 60_000 });
   });
 
   after(async function () {
-    await session?.browser.close().catch(() => undefined);
-    await server?.stop();
+    await workbench?.close();
   });
 
   it('follows a running job live: tree row with tasks and outputs, its log channel, the status bar', async function () {
