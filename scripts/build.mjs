@@ -2,7 +2,7 @@
 // and bench with tsc into out/ for the mocha suites.
 //   node scripts/build.mjs [--production] [--watch] [--tests]
 import { spawnSync } from 'node:child_process';
-import { statSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +12,8 @@ const args = new Set(process.argv.slice(2));
 const require = createRequire(import.meta.url);
 
 if (args.has('--tests')) {
+  // Compiled files of renamed or deleted sources would otherwise still run as tests.
+  for (const dir of ['src', 'test', 'bench']) rmSync(join(root, 'out', dir), { recursive: true, force: true });
   const tsc = require.resolve('typescript/bin/tsc');
   const result = spawnSync(process.execPath, [tsc, '-p', join(root, 'test/tsconfig.json')], { stdio: 'inherit' });
   process.exit(result.status ?? 1);
