@@ -72,9 +72,15 @@ export class ConfiguredStore implements vscode.Disposable {
   /** Builds the store the settings describe; resolves once it is in use. */
   apply(settings: StorageSettings): Promise<void> {
     this.settings = settings;
+    // A failed apply (the keyring did not answer) must not stop the later ones.
     this.applying = this.applying.then(async () => {
       const previous = this.active;
-      this.active = await this.build(settings);
+      try {
+        this.active = await this.build(settings);
+      } catch (error) {
+        this.log.error(`Could not set up the storage the settings name: ${errorMessage(error)}`);
+        return;
+      }
       if (previous.store !== this.active.store && previous.store instanceof S3Store) previous.store.dispose();
       this.log.info(`Datasets and job storage: ${this.active.store.description}${this.active.problem ? ` (${this.active.problem})` : ''}`);
       this.changeEmitter.fire(this.active);

@@ -5,6 +5,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { ConfiguredStore } from './configuredStore';
+import type { FieldIssue } from './core/errors';
 import { LocalEngine } from './engine/local/localEngine';
 import type { EngineState, TrainingEngine } from './engine/trainingEngine';
 import { JobLogChannels } from './logs/jobLogChannels';
@@ -54,11 +55,14 @@ export function createServices(context: vscode.ExtensionContext): Services & vsc
   const log = own(vscode.window.createOutputChannel('ModelArts', { log: true }));
   const { settings, issues } = readSettings();
   let currentSettings = settings;
-  for (const issue of issues) {
-    log.warn(`Setting ${issue.field}: ${issue.message}; using its default.`);
+  const warnAboutSetting = (issue: FieldIssue) => {
     void vscode.window.showWarningMessage(`ModelArts: setting ${issue.field} ${issue.message}. Its default is used.`, 'Open Settings').then((choice) => {
       if (choice) void vscode.commands.executeCommand('workbench.action.openSettings', issue.field);
     });
+  };
+  for (const issue of issues) {
+    log.warn(`Setting ${issue.field}: ${issue.message}; using its default.`);
+    warnAboutSetting(issue);
   }
 
   const dataDir = path.join(context.globalStorageUri.fsPath, 'local-engine');
@@ -119,7 +123,10 @@ export function createServices(context: vscode.ExtensionContext): Services & vsc
       if (!event.affectsConfiguration('modelarts')) return;
       const { settings: changed, issues } = readSettings();
       currentSettings = changed;
-      for (const issue of issues) log.warn(`Setting ${issue.field}: ${issue.message}; using its default.`);
+      for (const issue of issues) {
+        log.warn(`Setting ${issue.field}: ${issue.message}; using its default.`);
+        if (event.affectsConfiguration(issue.field)) warnAboutSetting(issue);
+      }
       if (event.affectsConfiguration('modelarts.local.capacity')) engine.setCapacity(changed.capacity);
       if (event.affectsConfiguration('modelarts.storage')) void stores.apply(changed.storage);
       if (event.affectsConfiguration('modelarts.local.dockerHost') || event.affectsConfiguration('modelarts.engine')) {

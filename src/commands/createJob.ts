@@ -31,8 +31,10 @@ export async function createJob({ services, interactive }: CommandContext, ...ar
     services.log.info(`Created training job ${job.metadata.name} (${job.metadata.id})`);
     return job.metadata.id;
   }
-  const seed = args[0] instanceof JobDraft ? args[0].seed : await seedFromUri(args[0] instanceof vscode.Uri ? args[0] : activePythonFile());
-  const outcome = await askForJob(services, seed);
+  // A folder or file the menu passed decides the code; the active editor's file is only offered first.
+  const seed = args[0] instanceof JobDraft ? args[0].seed : args[0] instanceof vscode.Uri ? await seedFromUri(args[0]) : {};
+  const suggested = args[0] === undefined ? await seedFromUri(activePythonFile()) : {};
+  const outcome = await askForJob(services, seed, suggested);
   if (outcome.open === 'json') {
     await services.drafts.open(outcome.request.metadata.name, outcome.request);
     return undefined;
@@ -108,6 +110,8 @@ function resolveRelativeCodeDir(spec: unknown): unknown {
 interface JobChoices {
   codeDir?: string;
   bootFile?: string;
+  /** The boot file came with the code folder (a Python file was the starting point). */
+  bootFileGiven?: boolean;
   algorithm?: Algorithm;
   engine?: PresetEngine;
   flavor?: Flavor;
@@ -125,13 +129,13 @@ interface Catalog {
   readonly flavors: Flavor[];
 }
 
-async function askForJob(services: Services, seed: JobDraftSeed): Promise<{ request: JobCreateRequest; open: 'create' | 'json' }> {
+async function askForJob(services: Services, seed: JobDraftSeed, suggested: JobDraftSeed): Promise<{ request: JobCreateRequest; open: 'create' | 'json' }> {
   const [algorithms, engines, flavors] = await Promise.all([services.engine.listAlgorithms(), services.engine.listPresetEngines(), services.engine.listFlavors()]);
   const catalog: Catalog = { algorithms, engines, flavors };
   const algorithm = seed.algorithmId ? algorithms.find((a) => a.metadata.id === seed.algorithmId) : undefined;
   const state: JobChoices = {
     ...(seed.codeDir ? { codeDir: seed.codeDir } : {}),
-    ...(seed.bootFile ? { bootFile: seed.bootFile } : {}),
+    ...(seed.bootFile ? { bootFile: seed.bootFile, bootFileGiven: true } : {}),
     ...(algorithm ? { algorithm } : {}),
     nodeCount: 1,
     parameters: algorithm ? algorithm.job_config.parameters : [],
@@ -140,8 +144,8 @@ async function askForJob(services: Services, seed: JobDraftSeed): Promise<{ requ
   };
   const fromSource = !seed.codeDir && !algorithm;
   const steps: Array<Step<JobChoices>> = [
-    { applies: () => fromSource, run: (s, position) => sourceStep(s, position, catalog) },
-    { applies: (s) => !s.algorithm && !seed.bootFile, run: (s, position) => bootFileStep(s, position) },
+    { applies: () => fromSource, run: (s, position) => sourceStep(s, position, catalog, suggested) },
+    { applies: (s) => !s.algorithm && !s.bootFileGiven, run: (s, position) => bootFileStep(s, position) },
     { applies: (s) => !s.algorithm, run: (s, position) => engineStep(s, position, catalog.engines) },
     { run: (s, position) => flavorStep(s, position, catalog.flavors, services.settings.defaultFlavor) },
     { applies: (s) => (s.flavor?.max_num ?? 1) > 1, run: (s, position) => nodeCountStep(s, position) },
@@ -155,12 +159,16 @@ async function askForJob(services: Services, seed: JobDraftSeed): Promise<{ requ
   return { request: toRequest(state), open: state.open ?? 'create' };
 }
 
-type SourceItem = vscode.QuickPickItem & { folder?: string; browse?: boolean; algorithm?: Algorithm };
+type SourceItem = vscode.QuickPickItem & { folder?: string; bootFile?: string; browse?: boolean; algorithm?: Algorithm };
 
-async function sourceStep(state: JobChoices, position: Parameters<Step<JobChoices>['run']>[1], catalog: Catalog) {
+async function sourceStep(state: JobChoices, position: Parameters<Step<JobChoices>['run']>[1], catalog: Catalog, suggested: JobDraftSeed) {
   const folders = (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file');
+  const active: SourceItem | undefined = suggested.codeDir && suggested.bootFile
+    ? { label: `$(file-code) ${path.basename(suggested.bootFile)}`, description: `in ${suggested.codeDir} (the active editor)`, folder: suggested.codeDir, bootFile: suggested.bootFile }
+    : undefined;
   const items: SourceItem[] = [
     { label: 'Code folder', kind: vscode.QuickPickItemKind.Separator },
+    ...(active ? [active] : []),
     ...folders.map((f) => ({ label: `$(folder) ${f.name}`, description: f.uri.fsPath, folder: f.uri.fsPath })),
     { label: '$(folder-opened) Browse…', description: 'Choose another folder', browse: true },
     ...(catalog.algorithms.length ? [{ label: 'Algorithm', kind: vscode.QuickPickItemKind.Separator }] : []),
@@ -171,15 +179,16 @@ async function sourceStep(state: JobChoices, position: Parameters<Step<JobChoice
       algorithm: a,
     })),
   ];
-  const picked = await pickStep({ position, label: 'code folder or algorithm', items, placeholder: 'The training code: a folder of this workspace, or a saved algorithm' });
+  const current = items.find((item) => (item.algorithm && item.algorithm === state.algorithm) || (item.folder && item.folder === state.codeDir && item.bootFile === (state.bootFileGiven ? state.bootFile : undefined)));
+  const picked = await pickStep({ position, label: 'code folder or algorithm', items, active: current ?? active, placeholder: 'The training code: a folder of this workspace, or a saved algorithm' });
   if (picked === BACK) return BACK;
   if (picked.algorithm) {
-    Object.assign(state, { algorithm: picked.algorithm, codeDir: undefined, bootFile: undefined, parameters: picked.algorithm.job_config.parameters, outputs: '' });
+    Object.assign(state, { algorithm: picked.algorithm, codeDir: undefined, bootFile: undefined, bootFileGiven: false, parameters: picked.algorithm.job_config.parameters, outputs: '' });
     return;
   }
   const folder = picked.folder ?? (await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Use as Code Folder' }))?.[0]?.fsPath;
   if (!folder) return BACK;
-  Object.assign(state, { algorithm: undefined, codeDir: folder, bootFile: undefined });
+  Object.assign(state, { algorithm: undefined, codeDir: folder, bootFile: picked.bootFile, bootFileGiven: picked.bootFile !== undefined });
   return;
 }
 

@@ -1,7 +1,10 @@
 import * as vscode from 'vscode';
-import { InvalidInputError } from '../core/errors';
+import { z } from 'zod';
+import { invalidInput } from '../core/errors';
 import { jobArgument } from './jobArgument';
 import type { CommandContext } from './registry';
+
+const optionsSchema = z.strictObject({ deleteOutputs: z.boolean({ error: 'must be true or false' }).optional() });
 
 /**
  * Deletes a finished job with its containers, staging and logs. Interactive, it asks for DELETE
@@ -11,11 +14,9 @@ import type { CommandContext } from './registry';
 export async function deleteJob({ services, interactive }: CommandContext, ...args: unknown[]): Promise<{ deleted: string } | undefined> {
   const job = await jobArgument(services, 'delete', 'modelarts.jobs.delete', args[0]);
   const { id, name } = job.metadata;
-  const options = args[1];
-  if (options !== undefined && (typeof options !== 'object' || options === null || typeof (options as { deleteOutputs?: unknown }).deleteOutputs !== 'boolean')) {
-    throw new InvalidInputError('modelarts.jobs.delete options', [{ field: 'deleteOutputs', message: 'must be true or false' }]);
-  }
-  const deleteOutputs = (options as { deleteOutputs?: boolean } | undefined)?.deleteOutputs ?? false;
+  const parsed = optionsSchema.safeParse(args[1] ?? {});
+  if (!parsed.success) throw invalidInput('modelarts.jobs.delete options', parsed.error);
+  const deleteOutputs = parsed.data.deleteOutputs ?? false;
   if (interactive) {
     const kept = job.algorithm.outputs.some((output) => output.remote) ? ' Outputs already delivered to their storage locations are kept.' : '';
     const answer = await vscode.window.showInputBox({
@@ -27,8 +28,8 @@ export async function deleteJob({ services, interactive }: CommandContext, ...ar
     });
     if (answer !== 'DELETE') return undefined;
   }
-  services.jobLogs.close(id);
   await services.engine.deleteJob(id, { deleteOutputs });
+  services.jobLogs.close(id);
   services.log.info(`Deleted training job ${name} (${id})`);
   return { deleted: id };
 }

@@ -20,7 +20,7 @@ export async function revealOutput({ services, interactive }: CommandContext, ..
     throw new InvalidInputError('modelarts.jobs.revealOutput arguments', [{ field: 'output', message: 'give an output node, or {jobId, output} naming one of the job\'s outputs' }]);
   }
   const folder = services.engine.outputLocation(jobId, output);
-  if (!folder) throw new NotFoundError('dataset', `output ${output} of job ${jobId} on this machine`);
+  if (!folder) throw new NotFoundError('output', `${output} of job ${jobId} on this machine`);
   if (interactive) await vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(folder));
   return { path: folder };
 }

@@ -38,7 +38,7 @@ function formatIssue(issue: FieldIssue): string {
 
 export class NotFoundError extends ModelArtsError {
   constructor(
-    readonly kind: 'job' | 'algorithm' | 'dataset' | 'engine' | 'task',
+    readonly kind: 'job' | 'algorithm' | 'dataset' | 'engine' | 'task' | 'output',
     readonly id: string,
   ) {
     super(`No ${kind} "${id}" exists (it may have been deleted).`, 'ModelArts.NotFound');

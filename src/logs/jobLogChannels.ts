@@ -43,7 +43,7 @@ export class JobLogChannel implements vscode.Disposable {
     this.flush();
     if (this.abort.signal.aborted) return;
     const job = await this.engine.getJob(id).catch(() => undefined);
-    if (job) this.channel.appendLine(`[ModelArts] ${summary(job, this.task)}`);
+    if (job && !this.abort.signal.aborted) this.channel.appendLine(`[ModelArts] ${summary(job, this.task)}`);
   }
 
   private push(lines: string[]): void {

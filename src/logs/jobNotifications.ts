@@ -3,6 +3,7 @@
  * Events"; once per job, only for changes seen live (not for old failures loaded at start).
  */
 import * as vscode from 'vscode';
+import { errorMessage } from '../core/errors';
 import type { TrainingJob } from '../core/job';
 import type { TrainingEngine } from '../engine/trainingEngine';
 
@@ -25,8 +26,13 @@ export class JobNotifications implements vscode.Disposable {
     const failed = job.status.task_statuses.find((s) => s.exit_code !== undefined && s.exit_code !== 0);
     const why = failed ? `${failed.task} exited with code ${failed.exit_code}${failed.message ? ` (${failed.message})` : ''}` : job.status.secondary_phase;
     const choice = await vscode.window.showErrorMessage(`Training job ${job.metadata.name} ${job.status.phase === 'Failed' ? 'failed' : 'ended abnormally'}: ${why}.`, 'Show Log', 'Show Events');
-    if (choice === 'Show Log') await vscode.commands.executeCommand('modelarts.jobs.showLogs', job.metadata.id, failed?.task ?? job.status.tasks[0] ?? 'worker-0');
-    if (choice === 'Show Events') await vscode.commands.executeCommand('modelarts.jobs.showEvents', job.metadata.id);
+    try {
+      if (choice === 'Show Log') await vscode.commands.executeCommand('modelarts.jobs.showLogs', job.metadata.id, failed?.task ?? job.status.tasks[0] ?? 'worker-0');
+      if (choice === 'Show Events') await vscode.commands.executeCommand('modelarts.jobs.showEvents', job.metadata.id);
+    } catch (error) {
+      // The job may have been deleted meanwhile.
+      void vscode.window.showErrorMessage(errorMessage(error));
+    }
   }
 
   dispose(): void {

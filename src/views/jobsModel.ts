@@ -5,7 +5,7 @@
 import * as vscode from 'vscode';
 import { errorMessage } from '../core/errors';
 import type { Logger } from '../core/logger';
-import type { TrainingJob } from '../core/job';
+import type { JobChange, TrainingJob } from '../core/job';
 import type { TrainingEngine } from '../engine/trainingEngine';
 
 export type JobsModelChange = { readonly kind: 'reset' } | { readonly kind: 'job'; readonly job: TrainingJob };
@@ -15,6 +15,8 @@ export class JobsModel implements vscode.Disposable {
   private sorted: TrainingJob[] | undefined;
   private loading: Promise<void> | undefined;
   private lastLoadError: string | undefined;
+  /** Changes that arrive while a load is in flight: newer than what the load returns. */
+  private changedDuringLoad: Map<string, JobChange> | undefined;
   private readonly changeEmitter = new vscode.EventEmitter<JobsModelChange>();
   readonly onDidChange = this.changeEmitter.event;
   private readonly subscriptions: vscode.Disposable[] = [];
@@ -26,6 +28,7 @@ export class JobsModel implements vscode.Disposable {
     this.subscriptions.push(
       this.changeEmitter,
       engine.onDidChangeJob((change) => {
+        this.changedDuringLoad?.set(change.job.metadata.id, change);
         if (change.kind === 'deleted') this.jobs.delete(change.job.metadata.id);
         else this.jobs.set(change.job.metadata.id, change.job);
         const reorder = change.kind !== 'updated';
@@ -57,15 +60,21 @@ export class JobsModel implements vscode.Disposable {
 
   reload(): Promise<void> {
     this.loading ??= (async () => {
+      this.changedDuringLoad = new Map();
       try {
         const jobs = await this.engine.listJobs();
         this.jobs.clear();
         for (const job of jobs) this.jobs.set(job.metadata.id, job);
+        for (const { kind, job } of this.changedDuringLoad.values()) {
+          if (kind === 'deleted') this.jobs.delete(job.metadata.id);
+          else this.jobs.set(job.metadata.id, job);
+        }
         this.lastLoadError = undefined;
       } catch (error) {
         this.lastLoadError = errorMessage(error);
         this.log.error(`Could not load the training jobs: ${this.lastLoadError}`);
       } finally {
+        this.changedDuringLoad = undefined;
         this.sorted = undefined;
         this.loading = undefined;
         this.changeEmitter.fire({ kind: 'reset' });

@@ -127,7 +127,7 @@ describe('Training job commands with arguments', function () {
     const job = await waitForTerminal(jobSource(api), id, 120_000);
     assert.ok(menuOffers('modelarts.jobs.delete', 'modelarts.jobs', jobContextValue(job)), 'Delete is in the menu of a finished job');
     await rejectsNaming(run('modelarts.jobs.delete', id, { deleteOutputs: 'yes' }), 'deleteOutputs');
-    assert.deepEqual(await run('modelarts.jobs.delete', id), { deleted: id });
+    assert.deepEqual(await run('modelarts.jobs.delete', id, {}), { deleted: id });
     assert.equal(await api.jobs.get(id), undefined);
     await rejectsNaming(run('modelarts.jobs.delete', id), id);
   });

@@ -125,7 +125,7 @@ describe('ModelArts in the VS Code window', function () {
     await screenshot(page, '03-job-completed-with-log');
   });
 
-  it("starts from the active Python file's folder, remembers the hyperparameters, and cancels silently", async function () {
+  it("offers the active Python file first, remembers its hyperparameters, and cancels silently", async function () {
     await page.keyboard.press('Control+P');
     await page.locator('.quick-input-widget input').fill('train.py');
     await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'train.py' }).first().waitFor();
@@ -134,8 +134,12 @@ describe('ModelArts in the VS Code window', function () {
     const rowsBefore = await page.locator('.part.sidebar [role="treeitem"]').count();
 
     await runCommand(page, 'ModelArts: Create Training Job');
-    // The code folder and boot file come from the editor: the first question is the flavor, and
-    // the hyperparameters are prefilled with what was used for this boot file last time.
+    // The active editor's file is offered first and preselected (any other folder or an algorithm
+    // stays one pick away); taking it, the hyperparameters are prefilled with what was used for
+    // this boot file last time.
+    const source = await quickInput(page, 'code folder or algorithm');
+    await source.locator('.monaco-list-row.focused', { hasText: 'train.py' }).waitFor();
+    await page.keyboard.press('Enter');
     await quickInput(page, 'flavor');
     await page.keyboard.press('Enter');
     await quickInput(page, 'node count');
