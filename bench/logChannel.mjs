@@ -3,15 +3,18 @@
 // suite runs). bench/support/logChannelHost.ts (out/bench/support/logChannelHost.js) runs in the
 // host as extensionTestsPath: it creates the job through the extension's API, runs the command,
 // and times until the channel's backing file holds the extension's closing line; it samples the
-// host's RSS and heap (100 ms) and event-loop lag (10 ms interval drift). This script meanwhile
-// samples the renderer: a page.evaluate round trip every 100 ms and the time the command palette
-// takes to open every 2 s, and the time until the Output view shows the closing line.
+// host's RSS and heap (100 ms) and event-loop lag (10 ms interval drift), and watches the Output
+// view's text model, which VS Code mirrors into the extension host as a document. This script
+// meanwhile samples the renderer (a page.evaluate round trip every 100 ms, the command palette's
+// opening every 2 s) and times until the Output view shows the closing line.
 // Rounds: "replay" (the job has ended: the complete log goes into the channel; baselines on the
 // same job: `docker logs` of its container and api.jobs.log, lines/s) and "live" (the channel is
-// opened right after the job is created and follows it while it prints).
-// No target is given for lines/s; the run passes when every line reaches the channel, in order, in
-// every round. Figures go to out/bench/logChannel.json.
-//   node bench/logChannel.mjs [--lines 1000000] [--replay 2] [--live 1]
+// opened right after the job is created and follows it while it prints; --live 1 adds one, ~1.5 min).
+// No number is given for lines/s. The run passes when every line is in the channel's file and in
+// the Output view, in order, and the editor stayed responsive: no renderer round trip and no host
+// event-loop stall over 1 s until the view showed the end. Figures go to out/bench/logChannel.json.
+//   node bench/logChannel.mjs [--lines 1000000] [--replay 1] [--live 0] [--quiet]
+//   MODELARTS_BENCH_EXTENSION=<other checkout> node bench/logChannel.mjs    (measure a change there)
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -32,55 +35,74 @@ const RENDERER_EVERY_MS = 100;
 const PALETTE_EVERY_MS = 2000;
 const OUTPUT_VIEW_TIMEOUT_MS = 90_000;
 const IDLE_MS = 6000;
+/** "The editor stays responsive": no renderer round trip and no host event-loop stall longer than this. */
+const RESPONSIVE_MS = 1000;
 
 const wallNow = () => performance.timeOrigin + performance.now();
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** The extension under test: this checkout, or another one (MODELARTS_BENCH_EXTENSION) to measure a change. */
+const EXTENSION_ROOT = process.env.MODELARTS_BENCH_EXTENSION ? path.resolve(process.env.MODELARTS_BENCH_EXTENSION) : ROOT;
+
 /** dist/extension.js built from the current src (the host loads the bundle, not out/). */
 function ensureBundle() {
-  const bundle = path.join(ROOT, 'dist', 'extension.js');
+  const bundle = path.join(EXTENSION_ROOT, 'dist', 'extension.js');
   const newest = (dir) =>
     fs.readdirSync(dir, { withFileTypes: true }).reduce((latest, entry) => {
       const full = path.join(dir, entry.name);
       return Math.max(latest, entry.isDirectory() ? newest(full) : fs.statSync(full).mtimeMs);
     }, 0);
-  if (fs.existsSync(bundle) && fs.statSync(bundle).mtimeMs >= newest(path.join(ROOT, 'src'))) return;
-  console.log('dist/extension.js is older than src/: building it (node scripts/build.mjs)');
-  const result = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'build.mjs')], { stdio: 'inherit', cwd: ROOT });
+  if (fs.existsSync(bundle) && fs.statSync(bundle).mtimeMs >= newest(path.join(EXTENSION_ROOT, 'src'))) return;
+  console.log(`${path.relative(ROOT, bundle) || bundle} is older than its src/: building it (node scripts/build.mjs)`);
+  const result = spawnSync(process.execPath, [path.join(EXTENSION_ROOT, 'scripts', 'build.mjs')], { stdio: 'inherit', cwd: EXTENSION_ROOT });
   if (result.status !== 0) throw new Error('the extension bundle did not build');
 }
 
-/** Lines of the channel's backing file(s), checked in order (off the clock). */
+/**
+ * The channel's backing file (with the part VS Code rotated out, if any), checked off the clock:
+ * the numbered lines it holds, first and last, holes, and whether a notice says lines were left out.
+ */
 function checkChannelFile(file, lines, name) {
   const rotated = file.replace(/\.log$/, '.1.log');
   const parts = [rotated, file].filter((f) => fs.existsSync(f));
-  const text = parts.map((f) => fs.readFileSync(f, 'latin1')).join('');
-  const all = text.split('\n');
-  if (all.at(-1) === '') all.pop();
+  const all = parts.map((f) => fs.readFileSync(f, 'latin1')).join('').split('\n');
+  let first;
   let next = 0;
-  let firstNumbered;
-  let outOfOrder = 0;
+  let holes = 0;
+  let numbered = 0;
+  let notice = false;
   for (const line of all) {
     const match = /^line (\d+) /.exec(line);
-    if (!match) continue;
+    if (!match) {
+      if (first === undefined && line.startsWith('[ModelArts]') && /left out|not shown|newest lines/.test(line)) notice = true;
+      continue;
+    }
     const n = Number(match[1]);
-    firstNumbered ??= n;
-    if (n !== next || line !== expectedLine(n)) outOfOrder++;
+    if (first === undefined) first = n;
+    else if (n !== next || line !== expectedLine(n)) holes++;
     next = n + 1;
+    numbered++;
   }
   const closing = all.findLast((line) => line.startsWith(`[ModelArts] Training job ${name} `));
-  const numbered = all.filter((line) => line.startsWith('line ')).length;
   return {
     files: parts.map((f) => ({ name: path.basename(f), bytes: fs.statSync(f).size })),
     rotated: parts.length > 1,
     numbered,
-    firstNumbered,
-    lastNumbered: next - 1,
-    outOfOrder,
+    first: first ?? -1,
+    last: next - 1,
+    holes,
+    notice,
     closing,
-    complete: numbered === lines && firstNumbered === 0 && next === lines && outOfOrder === 0 && closing !== undefined,
+    complete: numbered === lines && first === 0 && next === lines && holes === 0 && closing !== undefined,
   };
 }
+
+/**
+ * Truthful: what it shows ends with the last line and the closing line, has no hole, and says so
+ * when it does not start at line 0. Complete: every line.
+ */
+const truthful = (v, lines) => v.last === lines - 1 && !v.holes.length && (v.first === 0 || v.notice);
+const complete = (v, lines) => v.first === 0 && truthful(v, lines);
 
 /** The text of the Output view's visible lines, top to bottom. */
 async function outputViewLines(page) {
@@ -151,9 +173,15 @@ class Renderer {
   }
 }
 
+/** Ids of the containers of a job (by the engine's job-id label). */
+function containersOf(jobId) {
+  const found = spawnSync('docker', ['ps', '-aq', '--filter', `label=org.modelarts-training.job-id=${jobId}`], { encoding: 'utf8' });
+  return found.stdout.split('\n').filter(Boolean);
+}
+
 const windowOf = (samples, start, end) => samples.filter((s) => s.at >= start && s.at <= end).map((s) => s.ms);
 
-export async function run({ lines = numberOption('--lines', 1_000_000), replay = numberOption('--replay', 2), live = numberOption('--live', 1), quiet = process.argv.includes('--quiet') } = {}) {
+export async function run({ lines = numberOption('--lines', 1_000_000), replay = numberOption('--replay', 1), live = numberOption('--live', 0), quiet = process.argv.includes('--quiet') } = {}) {
   requireDocker();
   ensureBundle();
   const hostEntry = path.join(ROOT, 'out', 'bench', 'support', 'logChannelHost.js');
@@ -180,7 +208,7 @@ export async function run({ lines = numberOption('--lines', 1_000_000), replay =
     const exited = new Promise((resolve) => void session.page.exposeFunction('codeAutomationExit', (code) => resolve(code)));
     await session.page.goto(
       server.workbenchUrl(codeDir, [
-        ['extensionDevelopmentPath', server.remoteUri(ROOT)],
+        ['extensionDevelopmentPath', server.remoteUri(EXTENSION_ROOT)],
         ['extensionTestsPath', server.remoteUri(hostEntry.replace(/\.js$/, ''))],
       ]),
     );
@@ -242,7 +270,20 @@ export async function run({ lines = numberOption('--lines', 1_000_000), replay =
   } finally {
     renderer.stopped = true;
     await session.browser.close().catch(() => undefined);
-    await server.stop(); // also removes the jobs' containers and the user data
+    // The jobs this run made, from the host's progress (server.stop() removes their containers too,
+    // found through the user data it then deletes; this also covers a host that did not finish).
+    const jobIds = new Set(
+      (fs.existsSync(progressFile) ? fs.readFileSync(progressFile, 'utf8') : '')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line).jobId)
+        .filter(Boolean),
+    );
+    await server.stop(); // removes the jobs' containers it finds and the user data
+    for (const id of jobIds) {
+      const containers = containersOf(id);
+      if (containers.length) spawnSync('docker', ['rm', '-f', '-v', ...containers], { stdio: 'ignore' });
+    }
     removeFolders();
   }
 
@@ -273,13 +314,15 @@ export async function run({ lines = numberOption('--lines', 1_000_000), replay =
       paletteSamples: palette.length,
       check: l.check,
       outputDocument: h.outputDocument,
+      view: h.outputDocument.holding?.numbered,
       viewLastLines: l.viewLastLines,
       commandMs: h.commandMs,
     };
   });
+  if (EXTENSION_ROOT !== ROOT) console.log(`extension under test: ${EXTENSION_ROOT}`);
   printTable(
     `Log channel: ${lines.toLocaleString('en-US')} lines into an output channel, code-server's extension host; from showLogs (live: from create) to the closing line in the channel, then in the Output view; host and renderer figures until the Output view showed it`,
-    ['round', 's to channel', 'k lines/s', 's to view', 'docker logs k/s', 'api.jobs.log k/s', 'ours/docker', 'host RSS MiB peak', 'heap MiB peak', 'lag max ms', 'lag p99 ms', 'eval ms med/p90/max', 'palette ms med/max', 'view lines', 'complete'],
+    ['round', 's to channel', 'k lines/s', 's to view', 'docker logs k/s', 'api.jobs.log k/s', 'ours/docker', 'host RSS MiB peak', 'heap MiB peak', 'lag max ms', 'lag p99 ms', 'eval ms med/p90/max', 'palette ms med/max', 'lines in view', 'file/view whole'],
     rows.map((r) => [
       `${r.round} ${r.mode}`,
       f(r.seconds, 2),
@@ -294,8 +337,8 @@ export async function run({ lines = numberOption('--lines', 1_000_000), replay =
       f(r.untilView.lagP99Ms, 0),
       `${f(r.rendererMedianMs)}/${f(r.rendererP90Ms)}/${f(r.rendererMaxMs, 0)}`,
       `${f(r.paletteMedianMs, 0)}/${f(r.paletteMaxMs, 0)} (${r.paletteSamples})`,
-      r.outputDocument.holding ? String(r.outputDocument.holding.lineCount) : '?',
-      r.check.complete ? 'yes' : 'NO',
+      r.view ? `${r.view.first}…${r.view.last}${r.view.holes.length ? `, −${r.view.holes.reduce((n, g) => n + g.missing, 0)}` : ''}` : '?',
+      `${r.check.complete ? 'yes' : r.check.notice && r.check.last === lines - 1 ? 'tail' : 'NO'}/${r.view && complete(r.view, lines) ? 'yes' : r.view && truthful(r.view, lines) ? 'tail' : 'NO'}`,
     ]),
   );
   const replays = rows.filter((r) => r.mode === 'replay');
@@ -312,22 +355,38 @@ export async function run({ lines = numberOption('--lines', 1_000_000), replay =
     appendLagMaxMs: Math.max(...rows.map((r) => r.host.lagMaxMs)),
     lagP99Ms: median(rows.map((r) => r.untilView.lagP99Ms)),
     rendererMedianMs: median(rows.map((r) => r.rendererMedianMs)),
+    rendererMaxMs: Math.max(...rows.map((r) => r.rendererMaxMs)),
     rendererIdleMs: hostResult.idle.roundTripMs,
     paletteIdleMs: hostResult.idle.paletteMs,
     paletteMedianMs: median(rows.map((r) => r.paletteMedianMs)),
     complete: rows.every((r) => r.check.complete),
-    viewComplete: rows.every((r) => r.outputDocument.holding?.firstLine === expectedLine(0)),
+    viewComplete: rows.every((r) => r.view && complete(r.view, lines)),
+    viewTruthful: rows.every((r) => r.view && truthful(r.view, lines)),
   };
   for (const r of rows) {
     const c = r.check;
-    const doc = r.outputDocument.holding;
+    const v = r.view;
     console.log(
-      `round ${r.round} ${r.mode}: channel file ${c.files.map((x) => `${x.name.replace(/^.*-ModelArts Job /, '…')} ${(x.bytes / 2 ** 20).toFixed(1)} MiB`).join(' + ')}, ${c.numbered} numbered lines (${c.firstNumbered}…${c.lastNumbered}, ${c.outOfOrder} out of order); ` +
-        `Output view model: ${doc ? `${doc.lineCount} lines from "${doc.firstLine.slice(0, 12)}…"` : 'not found in the host'}; during the append only: host RSS ${f(r.host.peakRssMiB, 0)} MiB, lag max ${f(r.host.lagMaxMs, 0)} ms; after the round: RSS ${f(r.after.peakRssMiB, 0)} MiB, heap ${f(r.after.peakHeapMiB, 0)} MiB`,
+      `round ${r.round} ${r.mode}: channel file ${c.files.map((x) => `${x.name.replace(/^.*-ModelArts Job /, '…')} ${(x.bytes / 2 ** 20).toFixed(1)} MiB`).join(' + ')}: lines ${c.first}…${c.last}, ${c.numbered} numbered, ${c.holes} out of place${c.notice ? ', with a left-out notice' : ''}; ` +
+        `Output view model: ${v ? `${r.outputDocument.holding.lineCount} lines, numbered ${v.first}…${v.last}${v.holes.length ? `, holes: ${v.holes.map((g) => `${g.missing} after line ${g.afterLine}`).join(', ')}` : ', no hole'}${v.notice ? ', with a left-out notice' : ''}${v.unexpected.length ? `; unexpected lines: ${v.unexpected.join(' | ')}` : ''}` : 'not found in the host'}; ` +
+        `during the append only: host RSS ${f(r.host.peakRssMiB, 0)} MiB, lag max ${f(r.host.lagMaxMs, 0)} ms; after the round: RSS ${f(r.after.peakRssMiB, 0)} MiB, heap ${f(r.after.peakHeapMiB, 0)} MiB`,
     );
   }
-  const stalls = (hostResult.stalls ?? []).map((s) => `${f((s.at - started) / 1000, 1)} s: ${f(s.ms, 0)} ms`);
-  if (stalls.length) console.log(`host event-loop stalls over 100 ms (seconds since start): ${stalls.slice(0, 20).join(', ')}${stalls.length > 20 ? ` … (${stalls.length})` : ''}`);
+  // The longest stalls of each side, and what the Output view's model did at that moment: VS Code
+  // mirrors it into the extension host as a document, so a big change lands there too.
+  const documentEvents = (hostResult.outputDocumentEvents ?? []).filter((e) => e.uri.includes('bench-logs'));
+  for (const [r, l] of rows.map((row, i) => [row, launcherRounds[i]])) {
+    const until = Number.isFinite(l.viewEnd) ? l.viewEnd : l.end + OUTPUT_VIEW_TIMEOUT_MS;
+    const at = (t) => `+${f((t - l.start) / 1000, 1)} s`;
+    const near = (t) => documentEvents.find((e) => Math.abs(e.at - t) < 400);
+    const hostStalls = (hostResult.stalls ?? []).filter((s) => s.at >= l.start && s.at <= until).sort((a, b) => b.ms - a.ms).slice(0, 4);
+    const rendererStalls = renderer.roundTrips.filter((s) => s.at >= l.start && s.at <= until && s.ms > 500).sort((a, b) => b.ms - a.ms).slice(0, 4);
+    console.log(
+      `round ${r.round}: Output view model in the host: ${documentEvents.filter((e) => e.at >= l.start && e.at <= until).map((e) => `${at(e.at)} ${e.kind} ${e.lineCount} lines`).join(', ') || 'no change seen'}; ` +
+        `longest host stalls: ${hostStalls.map((s) => `${f(s.ms, 0)} ms at ${at(s.at)}${near(s.at) ? ` (model → ${near(s.at).lineCount} lines)` : ''}`).join(', ') || 'none'}; ` +
+        `renderer round trips over 500 ms: ${rendererStalls.map((s) => `${f(s.ms, 0)} ms at ${at(s.at)}`).join(', ') || 'none'}`,
+    );
+  }
   console.log(
     `replay median ${f(summary.replayLinesPerS / 1000, 0)} k lines/s vs docker logs ${f(summary.dockerLinesPerS / 1000, 0)} k lines/s (ratio ${f(summary.ratioToDocker, 2)}), api.jobs.log ${f(summary.apiLinesPerS / 1000, 0)} k lines/s; Output view shows the end after ${f(summary.viewSeconds, 1)} s (median); ` +
       `host peak RSS ${f(summary.peakRssMiB, 0)} MiB, heap ${f(summary.peakHeapMiB, 0)} MiB, event-loop lag max ${f(summary.lagMaxMs, 0)} ms (p99 median ${f(summary.lagP99Ms, 0)}); ` +
@@ -336,8 +395,12 @@ export async function run({ lines = numberOption('--lines', 1_000_000), replay =
   const out = path.join(ROOT, 'out', 'bench');
   fs.mkdirSync(out, { recursive: true });
   fs.writeFileSync(path.join(out, 'logChannel.json'), JSON.stringify({ name: 'log channel', lines, startedAt: started, summary, rounds: rows, idle: hostResult.idle, rendererSamples: renderer.roundTrips, paletteSamples: renderer.palette, hostMemory: hostResult.memory, hostStalls: hostResult.stalls, outputDocumentEvents: hostResult.outputDocumentEvents }, null, 2));
-  console.log(`every line in the channel, in order, every round: ${verdict(summary.complete)}; results in out/bench/logChannel.json`);
-  return { name: 'log channel', ...summary, ok: summary.complete };
+  const responsive = summary.rendererMaxMs <= RESPONSIVE_MS && summary.lagMaxMs <= RESPONSIVE_MS;
+  console.log(
+    `Output view truthful (ends with the last line, no hole, a notice if it leaves lines out): ${verdict(summary.viewTruthful)}; every line in the Output view: ${summary.viewComplete ? 'yes' : 'no'}; in the channel's file: ${summary.complete ? 'yes' : 'no'}; ` +
+      `responsive (no renderer round trip and no host event-loop stall over ${RESPONSIVE_MS} ms until the view shows the end; longest ${f(summary.rendererMaxMs, 0)} and ${f(summary.lagMaxMs, 0)} ms): ${verdict(responsive)}; results in out/bench/logChannel.json`,
+  );
+  return { name: 'log channel', ...summary, ok: summary.viewTruthful && responsive };
 }
 
 runIfMain(import.meta.url, run);

@@ -145,9 +145,23 @@ function dockerLogs(jobId: string): Promise<{ ms: number; lines: number }> {
   });
 }
 
-/** The output channel's backing file: `<n>-<name without \/:*?"<>|>.log` under the host's logs. */
+/**
+ * The output channel's backing file: `<n>-<name without \\/:*?"<>|>.log` in the host's
+ * output_logging_* folder under the logs. The newest (highest n) when a channel of that name was
+ * made again. The folder is found once, then only it is listed.
+ */
+let outputFolder: string | undefined;
 function findBackingFile(root: string, channelName: string): string | undefined {
-  const fileName = `-${channelName.replace(/[\\/:*?"<>|]/g, '')}.log`;
+  const suffix = `-${channelName.replace(/[\\/:*?"<>|]/g, '')}.log`;
+  const newestIn = (dir: string) => {
+    let best: { n: number; file: string } | undefined;
+    for (const name of fs.readdirSync(dir)) {
+      const n = Number(/^(\d+)-/.exec(name)?.[1]);
+      if (name.endsWith(suffix) && n >= (best?.n ?? 0)) best = { n, file: path.join(dir, name) };
+    }
+    return best?.file;
+  };
+  if (outputFolder) return newestIn(outputFolder);
   const stack = [root];
   while (stack.length) {
     const dir = stack.pop() as string;
@@ -160,8 +174,9 @@ function findBackingFile(root: string, channelName: string): string | undefined 
     for (const entry of entries) {
       if (entry.isDirectory() && !['extensions', 'globalStorage', 'workspaceStorage', 'CachedData', 'xdg-cache'].includes(entry.name)) {
         stack.push(path.join(dir, entry.name));
-      } else if (entry.isFile() && entry.name.endsWith(fileName) && /^\d+-/.test(entry.name)) {
-        return path.join(dir, entry.name);
+      } else if (entry.isFile() && entry.name.endsWith(suffix) && /^\d+-/.test(entry.name)) {
+        outputFolder = dir;
+        return newestIn(dir);
       }
     }
   }
@@ -187,7 +202,7 @@ async function tail(file: string, bytes: number): Promise<{ size: number; text: 
 
 async function waitForAck(config: Config, round: number): Promise<string> {
   const file = `${config.progressFile}.ack${round}`;
-  return waitFor(`the launcher's answer to round ${round}`, 90_000, () => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : undefined), 100);
+  return waitFor(`the launcher's answer to round ${round}`, 180_000, () => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : undefined), 100);
 }
 
 /**
@@ -236,12 +251,40 @@ class OutputDocuments {
   /** The open output document whose text ends with `marker`'s line, with its first line. */
   holding(marker: string) {
     const document = vscode.workspace.textDocuments.find((d) => d.uri.scheme === 'output' && d.lineCount > 1 && d.lineAt(Math.max(0, d.lineCount - 2)).text.startsWith(marker));
-    return document && { uri: document.uri.toString(), lineCount: document.lineCount, firstLine: document.lineAt(0).text };
+    return document && { uri: document.uri.toString(), lineCount: document.lineCount, firstLine: document.lineAt(0).text, numbered: numberedLines(document) };
   }
 
   stop(): void {
     for (const subscription of this.subscriptions.splice(0)) subscription.dispose();
   }
+}
+
+/**
+ * What a document holds of the numbered lines ("line <n> …", n = 0 … lines − 1): the first and
+ * last, runs missing in between (holes), lines that are neither numbered nor the extension's own
+ * "[ModelArts] …" lines, and whether one of those says that lines were left out. One pass, after
+ * the round (off the clock).
+ */
+function numberedLines(document: vscode.TextDocument) {
+  const holes: Array<{ afterLine: number; missing: number }> = [];
+  const unexpected: string[] = [];
+  let first: number | undefined;
+  let next = 0;
+  let notice = false;
+  for (let i = 0; i < document.lineCount; i++) {
+    const text = document.lineAt(i).text;
+    const match = /^line (\d+) x+$/.exec(text);
+    if (!match) {
+      if (text.startsWith('[ModelArts]')) notice ||= first === undefined && /left out|not shown|newest lines/.test(text);
+      else if (text && unexpected.length < 5) unexpected.push(`${i}: ${text.slice(0, 60)}`);
+      continue;
+    }
+    const n = Number(match[1]);
+    if (first === undefined) first = n;
+    else if (n !== next && holes.length < 20) holes.push({ afterLine: next - 1, missing: n - next });
+    next = n + 1;
+  }
+  return { first: first ?? -1, last: next - 1, holes, unexpected, notice };
 }
 
 export async function run(): Promise<void> {
@@ -273,6 +316,7 @@ export async function run(): Promise<void> {
       if (mode === 'replay') {
         job = await api.jobs.create(request);
         const id = job.metadata.id;
+        progress('job-created', { round, jobId: id });
         const ended = await waitFor('the job to end', 120_000, async () => {
           const current = await api.jobs.get(id);
           return current && TERMINAL.has(current.status.phase) ? current : undefined;
@@ -303,13 +347,14 @@ export async function run(): Promise<void> {
       outputDocuments.watch(marker);
       const shown = (await vscode.commands.executeCommand('modelarts.jobs.showLogs', job.metadata.id)) as { channel: string };
       const commandMs = wallNow() - start;
-      const file = await waitFor('the output channel file', 30_000, () => findBackingFile(config.home, shown.channel), POLL_MS);
+      let file = await waitFor('the output channel file', 30_000, () => findBackingFile(config.home, shown.channel), POLL_MS);
       let reported = start;
       const growth: Array<[seconds: number, bytes: number]> = [];
       await waitFor(
         'the closing line in the channel',
         170_000,
         async () => {
+          file = findBackingFile(config.home, shown.channel) ?? file; // a channel made afresh has a new file
           const { size, text } = await tail(file, 512);
           if (wallNow() - reported >= 1000) {
             reported = wallNow();
@@ -324,10 +369,7 @@ export async function run(): Promise<void> {
       const end = wallNow();
       progress('append-end', { round, file, channel: shown.channel });
       Object.assign(entry, { start, end, seconds: (end - start) / 1000, commandMs, channel: shown.channel, file, host: samplers.summary({ start, end }) });
-      if (mode === 'live') {
-        entry.phase = (await api.jobs.get(job.metadata.id))?.status.phase;
-        entry.dockerLogs = await dockerLogs(job.metadata.id);
-      }
+      if (mode === 'live') entry.phase = (await api.jobs.get(job.metadata.id))?.status.phase;
       entry.launcher = JSON.parse(await waitForAck(config, round)) as unknown;
       entry.outputDocument = { seenAt: outputDocuments.seen(marker), holding: outputDocuments.holding(marker) };
       // From showLogs until the Output view showed the end (or the launcher gave up on it).

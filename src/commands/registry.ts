@@ -13,6 +13,7 @@ import { copyJob } from './copyJob';
 import { createJob, createJobFromDraft } from './createJob';
 import { deleteJob } from './deleteJob';
 import { clearJobsFilter, filterJobs, loadMoreJobs } from './filterJobs';
+import { openFullLog } from './openFullLog';
 import { revealOutput } from './revealOutput';
 import { saveJobAsAlgorithm } from './saveJobAsAlgorithm';
 import { showEvents } from './showEvents';
@@ -47,6 +48,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   'modelarts.jobs.delete': deleteJob,
   'modelarts.jobs.saveAsAlgorithm': saveJobAsAlgorithm,
   'modelarts.jobs.showLogs': showLogs,
+  'modelarts.jobs.openFullLog': openFullLog,
   'modelarts.jobs.showEvents': showEvents,
   'modelarts.jobs.revealOutput': revealOutput,
   'modelarts.jobs.refresh': refreshJobs,

@@ -99,6 +99,8 @@ export interface TrainingEngine extends Disposable {
 
   listPresetEngines(): Promise<PresetEngine[]>;
   listFlavors(): Promise<Flavor[]>;
+  /** The file holding a task's whole log on this machine, if there is one. */
+  logLocation(id: string, task: string): string | undefined;
   /** Where an output of a job can be found on this machine, if it can. */
   outputLocation(id: string, output: string): string | undefined;
 }

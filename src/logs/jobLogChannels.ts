@@ -2,6 +2,13 @@
  * One output channel per followed job task. A channel replays the task's whole log, then follows it
  * live until the job ends, and says how it ended. Lines are batched into few appends (each append
  * crosses to the renderer) and only one batch is held at a time, so large logs stay cheap.
+ *
+ * A channel shows the newest lines of a long or fast log, not all of it: VS Code keeps an output
+ * channel in a file that it rotates at 30 MiB, after which the Output view silently loses lines,
+ * and it loads every append into the view's text model and into the extension host's copy of it,
+ * which stalls the window for seconds on tens of MiB. So at most PENDING_MAX_BYTES wait for a
+ * flush (older lines are left out and counted), and a channel that would pass CHANNEL_MAX_BYTES,
+ * or would have a hole where lines were left out, starts afresh: notice first, then the newest lines.
  */
 import * as vscode from 'vscode';
 import { errorMessage } from '../core/errors';
@@ -13,13 +20,25 @@ import type { TrainingEngine } from '../engine/trainingEngine';
 
 const FLUSH_MS = 50;
 const FLUSH_BYTES = 256 * 1024;
+/** Lines waiting for a flush; beyond this the oldest of them are left out of the channel. */
+const PENDING_MAX_BYTES = 1024 * 1024;
+/** A channel starts afresh before it holds more than this (VS Code rotates its file at 30 MiB). */
+const CHANNEL_MAX_BYTES = 8 * 1024 * 1024;
+/** While lines are being left out, the channel starts afresh at most this often. */
+const RESTART_MS = 1000;
 
 export class JobLogChannel implements vscode.Disposable {
-  readonly channel: vscode.OutputChannel;
+  private current: vscode.OutputChannel;
   private readonly abort = new AbortController();
   private pending: string[] = [];
   private pendingBytes = 0;
   private flushTimer: NodeJS.Timeout | undefined;
+  private channelBytes = 0;
+  /** Lines left out since the channel last started afresh, and in all. */
+  private skipped = 0;
+  private skippedTotal = 0;
+  private lastRestart = 0;
+  private shown: boolean | undefined;
 
   constructor(
     private readonly engine: TrainingEngine,
@@ -27,8 +46,17 @@ export class JobLogChannel implements vscode.Disposable {
     readonly task: string,
     readonly name: string,
   ) {
-    this.channel = vscode.window.createOutputChannel(name);
+    this.current = vscode.window.createOutputChannel(name);
     void this.follow();
+  }
+
+  get channel(): vscode.OutputChannel {
+    return this.current;
+  }
+
+  show(preserveFocus: boolean): void {
+    this.shown = true;
+    this.current.show(preserveFocus);
   }
 
   private async follow(): Promise<void> {
@@ -40,10 +68,11 @@ export class JobLogChannel implements vscode.Disposable {
     } catch (error) {
       if (!this.abort.signal.aborted) this.push([`[ModelArts] The log stopped: ${errorMessage(error)}`]);
     }
-    this.flush();
+    this.flush(true);
     if (this.abort.signal.aborted) return;
     const job = await this.engine.getJob(id).catch(() => undefined);
-    if (job && !this.abort.signal.aborted) this.channel.appendLine(`[ModelArts] ${summary(job, this.task)}`);
+    const left = this.skippedTotal ? ` ${this.skippedTotal.toLocaleString('en-US')} lines of its log are not shown here.` : '';
+    if (job && !this.abort.signal.aborted) this.current.appendLine(`[ModelArts] ${summary(job, this.task)}${left}`);
   }
 
   private push(lines: string[]): void {
@@ -52,23 +81,50 @@ export class JobLogChannel implements vscode.Disposable {
       this.pending.push(clean);
       this.pendingBytes += clean.length;
     }
-    if (this.pendingBytes >= FLUSH_BYTES) this.flush();
-    else this.flushTimer ??= setTimeout(() => this.flush(), FLUSH_MS);
+    if (this.pendingBytes > PENDING_MAX_BYTES) {
+      let drop = 0;
+      while (this.pendingBytes > PENDING_MAX_BYTES && drop < this.pending.length - 1) this.pendingBytes -= (this.pending[drop++] as string).length;
+      this.pending.splice(0, drop);
+      this.skipped += drop;
+      this.skippedTotal += drop;
+    }
+    // Lines are being left out: flush (start afresh) only every RESTART_MS, not per batch.
+    if (this.pendingBytes >= FLUSH_BYTES && !this.skipped) this.flush();
+    else this.flushTimer ??= setTimeout(() => this.flush(), this.skipped ? Math.max(FLUSH_MS, this.lastRestart + RESTART_MS - Date.now()) : FLUSH_MS);
   }
 
-  private flush(): void {
+  private flush(final = false): void {
     clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
     if (!this.pending.length || this.abort.signal.aborted) return;
-    this.channel.append(this.pending.join(''));
+    if (this.skipped && !final && Date.now() - this.lastRestart < RESTART_MS) {
+      this.flushTimer = setTimeout(() => this.flush(), this.lastRestart + RESTART_MS - Date.now());
+      return;
+    }
+    const text = this.pending.join('');
+    if (this.skipped || this.channelBytes + text.length > CHANNEL_MAX_BYTES) this.restart();
+    this.current.append(text);
+    this.channelBytes += text.length;
     this.pending = [];
     this.pendingBytes = 0;
+  }
+
+  /** A fresh channel (a fresh file and view), headed by how much of the log it leaves out. */
+  private restart(): void {
+    const notice = `[ModelArts] The log is too long or too fast to show whole: this channel shows its newest lines${this.skippedTotal ? ` (${this.skippedTotal.toLocaleString('en-US')} lines left out so far)` : ''}. "ModelArts: Open Full Log" opens all of it.\n`;
+    this.current.dispose();
+    this.current = vscode.window.createOutputChannel(this.name);
+    this.current.append(notice);
+    this.channelBytes = notice.length;
+    this.skipped = 0;
+    this.lastRestart = Date.now();
+    if (this.shown) this.current.show(true);
   }
 
   dispose(): void {
     this.abort.abort();
     clearTimeout(this.flushTimer);
-    this.channel.dispose();
+    this.current.dispose();
   }
 }
 
@@ -98,7 +154,7 @@ export class JobLogChannels implements vscode.Disposable {
   /** Opens (or reveals) the channel following `task` of `job`. */
   show(job: TrainingJob, task: string, preserveFocus: boolean): JobLogChannel {
     const channel = this.open(job, task);
-    channel.channel.show(preserveFocus);
+    channel.show(preserveFocus);
     return channel;
   }
 

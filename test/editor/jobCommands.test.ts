@@ -82,7 +82,7 @@ describe('Training job commands with arguments', function () {
     await run('modelarts.algorithms.delete', algorithmId);
   });
 
-  it('showEvents returns the events newest first and opens them; showLogs returns the channel', async function () {
+  it('showEvents returns the events newest first and opens them; showLogs returns the channel; openFullLog the log file', async function () {
     const result = (await run('modelarts.jobs.showEvents', finished.metadata.id)) as { jobId: string; uri: string; events: Array<{ time: string; message: string }> };
     assert.equal(result.jobId, finished.metadata.id);
     assert.ok(result.events.length >= 3);
@@ -91,6 +91,10 @@ describe('Training job commands with arguments', function () {
     assert.ok(document?.getText().includes('Training job completed.'), 'the events document shows them');
     const logs = (await run('modelarts.jobs.showLogs', { jobId: finished.metadata.id })) as { channel: string };
     assert.equal(logs.channel, 'ModelArts Job: cmd-finished');
+    const full = (await run('modelarts.jobs.openFullLog', { jobId: finished.metadata.id })) as { task: string; path: string };
+    assert.equal(full.task, 'worker-0');
+    assert.equal(fs.readFileSync(full.path, 'utf8'), await api.jobs.log(finished.metadata.id), 'the file holds the whole log');
+    await rejectsNaming(run('modelarts.jobs.openFullLog', finished.metadata.id, 'worker-9'), 'worker-9');
   });
 
   it('revealOutput returns the folder that holds the job checkpoint', async function () {

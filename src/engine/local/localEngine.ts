@@ -507,6 +507,11 @@ export class LocalEngine implements TrainingEngine {
     return flavorsThatFit(await this.machineResources());
   }
 
+  logLocation(id: string, task: string): string | undefined {
+    const job = this.store.get(id)?.job;
+    return job && (job.status.tasks.includes(task) || task === 'worker-0') ? this.store.logFile(id, task) : undefined;
+  }
+
   outputLocation(id: string, output: string): string | undefined {
     return this.store.get(id)?.local.outputDirs[output];
   }
