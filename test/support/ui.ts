@@ -1,6 +1,6 @@
 /** Playwright steps shared by the UI suites (VS Code in code-server, driven like a person would). */
 import * as path from 'node:path';
-import type { Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { CodeServer, REPO_ROOT, openBrowser, type BrowserSession, type CodeServerOptions } from './codeServer';
 
 export const DIGITS = path.join(REPO_ROOT, 'examples', 'digits');
@@ -71,20 +71,30 @@ export function treeRow(page: Page, label: string) {
   return page.locator(`.part.sidebar [role="treeitem"][aria-label*=${JSON.stringify(label)}]`);
 }
 
-/** Right-clicks `row` and clicks the context menu entry `entry`. */
-export async function contextMenu(page: Page, row: ReturnType<Page['locator']>, entry: string): Promise<void> {
+/**
+ * Right-clicks `row` and chooses `entry`. A menu ignores a click that comes right after it opened,
+ * so the click is retried until the menu closes.
+ */
+export async function contextMenu(page: Page, row: Locator, entry: string): Promise<void> {
   await row.click({ button: 'right' });
   const item = page.locator('.context-view .monaco-menu .action-item .action-label', { hasText: entry }).first();
   await item.waitFor({ state: 'visible', timeout: 10_000 });
-  await item.click();
+  for (let attempt = 0; attempt < 5 && (await item.isVisible()); attempt += 1) {
+    await item.hover();
+    await page.waitForTimeout(200);
+    await item.click().catch(() => undefined);
+    await item.waitFor({ state: 'hidden', timeout: 1000 }).catch(() => undefined);
+  }
+  if (await item.isVisible()) throw new Error(`the context menu entry "${entry}" did not respond`);
 }
 
 /** The labels of the context menu `row` offers (the menu is closed again). */
-export async function contextMenuEntries(page: Page, row: ReturnType<Page['locator']>): Promise<string[]> {
+export async function contextMenuEntries(page: Page, row: Locator): Promise<string[]> {
   await row.click({ button: 'right' });
   const menu = page.locator('.context-view .monaco-menu');
   await menu.waitFor({ state: 'visible', timeout: 10_000 });
   const labels = (await menu.locator('.action-item .action-label').allInnerTexts()).map((label) => label.trim()).filter(Boolean);
   await page.keyboard.press('Escape');
+  await menu.waitFor({ state: 'hidden', timeout: 5000 });
   return labels;
 }

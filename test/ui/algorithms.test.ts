@@ -6,7 +6,7 @@
 import * as assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { screenshot } from '../support/codeServer';
-import { openWorkbench, quickInput, runCommand, type Workbench } from '../support/ui';
+import { contextMenu, openWorkbench, quickInput, runCommand, type Workbench } from '../support/ui';
 
 async function editorText(page: Page): Promise<string> {
   return (await page.locator('.part.editor .monaco-editor .view-lines').first().innerText()).replace(/\u00a0/g, ' ');
@@ -78,8 +78,7 @@ describe('The Algorithms view', function () {
   });
 
   it('opens the algorithm JSON from the context menu "Edit"; the editor validates it against the schema', async function () {
-    await row('digits-mlp').click({ button: 'right' });
-    await page.locator('.context-view .action-item', { hasText: 'Edit Algorithm' }).click();
+    await contextMenu(page, row('digits-mlp'), 'Edit Algorithm');
     await page.locator('.part.editor .tab.active', { hasText: 'digits-mlp.algorithm.json' }).waitFor({ timeout: 30_000 });
     const text = await editorText(page);
     for (const expected of ['"metadata"', '"name": "digits-mlp"', '"job_config"', '"boot_file"', '"epochs"']) {

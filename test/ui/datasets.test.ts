@@ -7,11 +7,11 @@
 import * as assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { DeleteBucketCommand, DeleteObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import type { Locator, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { screenshot } from '../support/codeServer';
 import { startDelayingProxy, type DelayingProxy } from '../support/delayingProxy';
 import { ensureS3Server, type S3ServerConfig } from '../support/s3Server';
-import { openWorkbench, quickInput, runCommand, treeRow, type Workbench } from '../support/ui';
+import { contextMenu, openWorkbench, quickInput, runCommand, treeRow, type Workbench } from '../support/ui';
 
 /** How long the proxy holds each object upload: long enough to see (and photograph) the progress. */
 const UPLOAD_DELAY_MS = 4000;
@@ -85,7 +85,7 @@ describe('The Datasets view', function () {
     await runCommand(page, 'View: Show Explorer');
     const data = page.locator('.explorer-folders-view .monaco-list-row', { has: page.locator('.label-name', { hasText: /^data$/ }) });
     await data.waitFor({ timeout: 30_000 });
-    await contextMenuEntry(page, data, 'Upload to ModelArts Datasets');
+    await contextMenu(page, data, 'Upload to ModelArts Datasets');
 
     const destination = await quickInput(page, 'Upload to ModelArts Datasets: destination');
     assert.equal(await destination.locator('input').inputValue(), `obs://${bucket}/data/`, 'the configured bucket and the folder name');
@@ -132,7 +132,7 @@ describe('The Datasets view', function () {
     await page.mouse.move(700, 450); // away from the tooltip
     await runCommand(page, 'View: Show Explorer');
     const train = page.locator('.explorer-folders-view .monaco-list-row', { has: page.locator('.label-name', { hasText: /^train\.py$/ }) });
-    await contextMenuEntry(page, train, 'Upload to ModelArts Datasets');
+    await contextMenu(page, train, 'Upload to ModelArts Datasets');
     const destination = await quickInput(page, 'Upload to ModelArts Datasets: destination');
     assert.equal(await destination.locator('input').inputValue(), `obs://${bucket}/`, 'a file goes below the destination by its name');
     await destination.locator('input').fill(`obs://${bucket}/cancelled/`);
@@ -152,19 +152,6 @@ describe('The Datasets view', function () {
     assert.equal(await treeRow(page, 'Folder cancelled').count(), 0);
   });
 });
-
-/** Right-clicks `row` and chooses `entry`; a menu ignores a click that comes right after it opened, so it retries. */
-async function contextMenuEntry(page: Page, row: Locator, entry: string): Promise<void> {
-  await row.click({ button: 'right' });
-  const item = page.locator('.context-view .monaco-menu .action-item .action-label', { hasText: entry }).first();
-  await item.waitFor({ state: 'visible', timeout: 10_000 });
-  for (let attempt = 0; attempt < 5 && (await item.isVisible()); attempt += 1) {
-    await item.hover();
-    await page.waitForTimeout(200);
-    await item.click().catch(() => undefined);
-    await item.waitFor({ state: 'hidden', timeout: 1000 }).catch(() => undefined);
-  }
-}
 
 async function keysOf(s3: S3ServerConfig, bucket: string): Promise<string[]> {
   const sdk = client(s3);
