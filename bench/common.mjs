@@ -117,3 +117,15 @@ export function runIfMain(moduleUrl, run) {
     },
   );
 }
+
+/** A boot file printing `line <i> xxxx…` for i below --lines=N, fast, and the line it prints for i. */
+const PAD = 'x'.repeat(40);
+export const expectedLine = (i) => `line ${i} ${PAD}`;
+export const LINE_PRINTER_BOOT = `import sys
+N = int(next(a.split("=")[1] for a in sys.argv if a.startswith("--lines=")))
+pad = "x" * 40
+w = sys.stdout.write
+for s in range(0, N, 10000):
+    w("".join(f"line {i} {pad}\\n" for i in range(s, min(s + 10000, N))))
+sys.stdout.flush()
+`;

@@ -19,18 +19,8 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ROOT, median, numberOption, outModule, printTable, quantile, removeFolders, requireDocker, runIfMain, tempFolder, verdict } from './common.mjs';
+import { ROOT, median, numberOption, outModule, printTable, quantile, removeFolders, requireDocker, runIfMain, tempFolder, verdict, LINE_PRINTER_BOOT as BOOT, expectedLine } from './common.mjs';
 
-const PAD = 'x'.repeat(40);
-const expectedLine = (i) => `line ${i} ${PAD}`;
-const BOOT = `import sys
-N = int(next(a.split("=")[1] for a in sys.argv if a.startswith("--lines=")))
-pad = "x" * 40
-w = sys.stdout.write
-for s in range(0, N, 10000):
-    w("".join(f"line {i} {pad}\\n" for i in range(s, min(s + 10000, N))))
-sys.stdout.flush()
-`;
 const RENDERER_EVERY_MS = 100;
 const PALETTE_EVERY_MS = 2000;
 const OUTPUT_VIEW_TIMEOUT_MS = 90_000;

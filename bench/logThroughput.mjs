@@ -11,20 +11,10 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as readline from 'node:readline';
 import Docker from 'dockerode';
-import { PRESET_ENGINE, median, nowMs, numberOption, outModule, printTable, quietLogger, removeContainersOf, removeFolders, requireDocker, runIfMain, tempFolder, verdict } from './common.mjs';
+import { PRESET_ENGINE, median, nowMs, numberOption, outModule, printTable, quietLogger, removeContainersOf, removeFolders, requireDocker, runIfMain, tempFolder, verdict, LINE_PRINTER_BOOT as BOOT, expectedLine } from './common.mjs';
 
 const TARGET_RATIO = 0.9;
-const PAD = 'x'.repeat(40);
-const expectedLine = (i) => `line ${i} ${PAD}`;
 
-const BOOT = `import sys
-N = int(next(a.split("=")[1] for a in sys.argv if a.startswith("--lines=")))
-pad = "x" * 40
-w = sys.stdout.write
-for s in range(0, N, 10000):
-    w("".join(f"line {i} {pad}\\n" for i in range(s, min(s + 10000, N))))
-sys.stdout.flush()
-`;
 
 export async function run({ rounds = numberOption('--rounds', 3), lines = numberOption('--lines', 1_000_000) } = {}) {
   requireDocker();
