@@ -2,7 +2,6 @@
  * The algorithm commands: create, edit, delete, create a job from one, refresh. From a menu or the
  * palette they ask what is missing; called with arguments they ask nothing and return their result.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { z } from 'zod';
@@ -15,7 +14,7 @@ import type { Services } from '../services';
 import { algorithmDocumentUri } from '../views/algorithmFileSystem';
 import { AlgorithmDetailNode, AlgorithmNode, describeAlgorithm } from '../views/algorithmsTree';
 import { JobDraft, type JobDraftSeed } from './jobDraft';
-import { findPythonFiles } from './pythonFiles';
+import { codeFromUri, findPythonFiles, noPresetEngine, withWorkspaceCodeDir } from './trainingCode';
 import type { CommandContext } from './registry';
 
 const CREATE_TITLE = 'Create Algorithm';
@@ -25,7 +24,7 @@ const CREATE_TITLE = 'Create Algorithm';
 /** Interactive from a folder (or the palette); programmatic with a request object. Returns the new id. */
 export async function createAlgorithm({ services, interactive }: CommandContext, ...args: unknown[]): Promise<string | undefined> {
   if (!interactive) {
-    const algorithm = await services.engine.createAlgorithm(resolveRelativeCodeDir(args[0]));
+    const algorithm = await services.engine.createAlgorithm(withWorkspaceCodeDir(args[0], 'job_config'));
     services.log.info(`Created algorithm ${algorithm.metadata.name} (${algorithm.metadata.id})`);
     return algorithm.metadata.id;
   }
@@ -42,17 +41,8 @@ export async function createAlgorithm({ services, interactive }: CommandContext,
   return algorithm.metadata.id;
 }
 
-/** Programmatic requests may name code_dir relative to the first workspace folder, as job specs may. */
-function resolveRelativeCodeDir(request: unknown): unknown {
-  const config = (request as { job_config?: unknown } | undefined)?.job_config;
-  const codeDir = (config as { code_dir?: unknown } | undefined)?.code_dir;
-  const root = vscode.workspace.workspaceFolders?.[0]?.uri;
-  if (typeof codeDir !== 'string' || path.isAbsolute(codeDir) || /^[a-z][a-z0-9+.-]*:\/\//i.test(codeDir) || root?.scheme !== 'file') return request;
-  return { ...(request as object), job_config: { ...(config as object), code_dir: path.join(root.fsPath, codeDir) } };
-}
-
 async function askForAlgorithm(services: Services, target: vscode.Uri | undefined): Promise<AlgorithmCreateRequest | undefined> {
-  const start = target ? await startingPoint(target) : {};
+  const start = await codeFromUri(target);
   const codeDir = start.codeDir ?? (await pickFolder());
   if (!codeDir) return undefined;
   const bootFile = start.bootFile ?? (await pickBootFile(codeDir));
@@ -67,15 +57,6 @@ async function askForAlgorithm(services: Services, target: vscode.Uri | undefine
     metadata: { name },
     job_config: { code_dir: codeDir, boot_file: bootFile, engine: { engine_name: engine.engine_name, engine_version: engine.engine_version }, parameters },
   };
-}
-
-/** A folder from the Explorer is the code folder; a Python file is also the boot file. */
-async function startingPoint(target: vscode.Uri): Promise<{ codeDir?: string; bootFile?: string }> {
-  if (target.scheme !== 'file') return {};
-  const stat = await fs.promises.stat(target.fsPath).catch(() => undefined);
-  if (stat?.isDirectory()) return { codeDir: target.fsPath };
-  if (stat?.isFile() && target.fsPath.endsWith('.py')) return { codeDir: path.dirname(target.fsPath), bootFile: target.fsPath };
-  return stat?.isFile() ? { codeDir: path.dirname(target.fsPath) } : {};
 }
 
 async function pickFolder(): Promise<string | undefined> {
@@ -108,10 +89,7 @@ async function pickBootFile(codeDir: string): Promise<string | undefined> {
 
 async function pickEngine(engines: readonly PresetEngine[]): Promise<PresetEngine | undefined> {
   if (!engines.length) {
-    throw new ModelArtsError(
-      'job_config.engine: no preset engine image is installed in the Docker engine. Build one with scripts/build-preset-images.sh (npm start does).',
-      'ModelArts.NoEngine',
-    );
+    throw noPresetEngine('job_config.engine');
   }
   if (engines.length === 1) return engines[0];
   const picked = await vscode.window.showQuickPick(
@@ -170,7 +148,7 @@ export async function editAlgorithm({ services, interactive }: CommandContext, .
   if (!interactive && (args.length > 1 || typeof args[0] !== 'string')) {
     const parsed = editArgsSchema.safeParse(typeof args[0] === 'string' ? { id: args[0], request: args[1] } : args[0]);
     if (!parsed.success) throw invalidInput('modelarts.algorithms.edit arguments', parsed.error);
-    const algorithm = await services.engine.updateAlgorithm(parsed.data.id, resolveRelativeCodeDir(parsed.data.request));
+    const algorithm = await services.engine.updateAlgorithm(parsed.data.id, withWorkspaceCodeDir(parsed.data.request, 'job_config'));
     services.log.info(`Updated algorithm ${algorithm.metadata.name} (${algorithm.metadata.id})`);
     return algorithm.metadata.id;
   }

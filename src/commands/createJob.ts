@@ -5,7 +5,6 @@
  * or an algorithm (a JobDraft), those steps come filled in. With a spec object it asks nothing,
  * creates the job and returns its id.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Algorithm } from '../core/algorithm';
@@ -18,7 +17,7 @@ import { describeEngine, type PresetEngine } from '../core/presetEngines';
 import { DRAFT_SCHEME } from '../drafts/jobSpecDrafts';
 import type { Services } from '../services';
 import { JobDraft, type JobDraftSeed } from './jobDraft';
-import { findPythonFiles } from './pythonFiles';
+import { codeFromUri, findPythonFiles, noPresetEngine, withWorkspaceCodeDir } from './trainingCode';
 import { BACK, SKIPPED, inputStep, pickStep, runSteps, type Step } from './multiStep';
 import type { CommandContext } from './registry';
 
@@ -27,13 +26,13 @@ const TITLE = 'Create Training Job';
 export async function createJob({ services, interactive }: CommandContext, ...args: unknown[]): Promise<string | undefined> {
   requireTrust();
   if (!interactive) {
-    const job = await services.engine.createJob(resolveRelativeCodeDir(args[0]));
+    const job = await services.engine.createJob(withWorkspaceCodeDir(args[0], 'algorithm'));
     services.log.info(`Created training job ${job.metadata.name} (${job.metadata.id})`);
     return job.metadata.id;
   }
   // A folder or file the menu passed decides the code; the active editor's file is only offered first.
-  const seed = args[0] instanceof JobDraft ? args[0].seed : args[0] instanceof vscode.Uri ? await seedFromUri(args[0]) : {};
-  const suggested = args[0] === undefined ? await seedFromUri(activePythonFile()) : {};
+  const seed = args[0] instanceof JobDraft ? args[0].seed : args[0] instanceof vscode.Uri ? await codeFromUri(args[0]) : {};
+  const suggested = args[0] === undefined ? await codeFromUri(activePythonFile()) : {};
   const outcome = await askForJob(services, seed, suggested);
   if (outcome.open === 'json') {
     await services.drafts.open(outcome.request.metadata.name, outcome.request);
@@ -60,7 +59,7 @@ export async function createJobFromDraft({ services }: CommandContext, ...args: 
   } catch (error) {
     throw new ModelArtsError(`${path.basename(uri.path)} is not valid JSON: ${(error as Error).message}`, 'ModelArts.InvalidJson');
   }
-  const id = await createAndReveal(services, resolveRelativeCodeDir(spec));
+  const id = await createAndReveal(services, withWorkspaceCodeDir(spec, 'algorithm'));
   if (uri.scheme === DRAFT_SCHEME) await services.drafts.discard(uri);
   return id;
 }
@@ -90,19 +89,6 @@ export function requireTrust(): void {
       'ModelArts.Untrusted',
     );
   }
-}
-
-/** Programmatic specs may name code_dir relative to the first workspace folder. */
-function resolveRelativeCodeDir(spec: unknown): unknown {
-  if (!spec || typeof spec !== 'object') return spec;
-  const algorithm = (spec as { algorithm?: unknown }).algorithm;
-  if (!algorithm || typeof algorithm !== 'object') return spec;
-  const codeDir = (algorithm as { code_dir?: unknown }).code_dir;
-  const root = vscode.workspace.workspaceFolders?.[0]?.uri;
-  if (typeof codeDir !== 'string' || path.isAbsolute(codeDir) || /^[a-z][a-z0-9+.-]*:\/\//i.test(codeDir) || root?.scheme !== 'file') {
-    return spec;
-  }
-  return { ...spec, algorithm: { ...algorithm, code_dir: path.join(root.fsPath, codeDir) } };
 }
 
 // ---- The steps ------------------------------------------------------------------------------
@@ -209,10 +195,7 @@ async function bootFileStep(state: JobChoices, position: Parameters<Step<JobChoi
 
 async function engineStep(state: JobChoices, position: Parameters<Step<JobChoices>['run']>[1], engines: PresetEngine[]) {
   if (engines.length === 0) {
-    throw new ModelArtsError(
-      'algorithm.engine: no preset engine image is installed in the Docker engine. Build one with scripts/build-preset-images.sh (npm start does).',
-      'ModelArts.NoEngine',
-    );
+    throw noPresetEngine('algorithm.engine');
   }
   if (engines.length === 1) {
     state.engine = engines[0];
@@ -383,16 +366,6 @@ function toRequest(state: JobChoices): JobCreateRequest {
 }
 
 // ---- Where the flow starts --------------------------------------------------------------------
-
-/** What the invocation already tells: a folder, a Python file, or the active editor's file. */
-async function seedFromUri(uri: vscode.Uri | undefined): Promise<JobDraftSeed> {
-  if (!uri || uri.scheme !== 'file') return {};
-  const stat = await fs.promises.stat(uri.fsPath).catch(() => undefined);
-  if (stat?.isDirectory()) return { codeDir: uri.fsPath };
-  if (stat?.isFile() && uri.fsPath.endsWith('.py')) return { codeDir: path.dirname(uri.fsPath), bootFile: uri.fsPath };
-  if (stat?.isFile()) return { codeDir: path.dirname(uri.fsPath) };
-  return {};
-}
 
 function activePythonFile(): vscode.Uri | undefined {
   const document = vscode.window.activeTextEditor?.document;

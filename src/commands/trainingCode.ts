@@ -1,0 +1,63 @@
+/**
+ * Where training code is, for the job and algorithm commands: the code folder and boot file a
+ * menu's URI names, code folders given relative to the workspace, boot-file candidates, and the
+ * one message for a Docker engine without a preset image.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { ModelArtsError } from '../core/errors';
+
+const SKIPPED_FOLDERS = new Set(['__pycache__', '.git', '.venv', 'venv', 'node_modules', '.mypy_cache', '.ipynb_checkpoints']);
+
+/** Python files under `dir` (a few levels deep), the likeliest boot files first. */
+export async function findPythonFiles(dir: string, maxDepth = 4, limit = 500): Promise<string[]> {
+  const found: string[] = [];
+  const walk = async (folder: string, depth: number): Promise<void> => {
+    if (depth > maxDepth || found.length >= limit) return;
+    const entries = await fs.promises.readdir(folder, { withFileTypes: true }).catch(() => []);
+    for (const entry of entries) {
+      const full = path.join(folder, entry.name);
+      if (entry.isDirectory() && !SKIPPED_FOLDERS.has(entry.name) && !entry.name.startsWith('.')) await walk(full, depth + 1);
+      else if (entry.isFile() && entry.name.endsWith('.py') && found.length < limit) found.push(full);
+    }
+  };
+  await walk(dir, 0);
+  const rank = (file: string) => {
+    const base = path.basename(file);
+    const depth = path.relative(dir, file).split(path.sep).length;
+    return (base === 'train.py' ? 0 : /train/i.test(base) ? 1 : base === 'main.py' ? 2 : 3) * 10 + depth;
+  };
+  return found.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+}
+
+/** What a URI from the Explorer or the editor names: a folder is the code folder; a Python file is also the boot file. */
+export async function codeFromUri(uri: vscode.Uri | undefined): Promise<{ codeDir?: string; bootFile?: string }> {
+  if (!uri || uri.scheme !== 'file') return {};
+  const stat = await fs.promises.stat(uri.fsPath).catch(() => undefined);
+  if (stat?.isDirectory()) return { codeDir: uri.fsPath };
+  if (stat?.isFile() && uri.fsPath.endsWith('.py')) return { codeDir: path.dirname(uri.fsPath), bootFile: uri.fsPath };
+  return stat?.isFile() ? { codeDir: path.dirname(uri.fsPath) } : {};
+}
+
+/**
+ * A programmatic request's code folder (`request[section].code_dir`) resolved against the first
+ * workspace folder when it is relative; the request unchanged otherwise.
+ */
+export function withWorkspaceCodeDir(request: unknown, section: 'algorithm' | 'job_config'): unknown {
+  if (!request || typeof request !== 'object') return request;
+  const config = (request as Record<string, unknown>)[section];
+  if (!config || typeof config !== 'object') return request;
+  const codeDir = (config as { code_dir?: unknown }).code_dir;
+  const root = vscode.workspace.workspaceFolders?.[0]?.uri;
+  if (typeof codeDir !== 'string' || path.isAbsolute(codeDir) || /^[a-z][a-z0-9+.-]*:\/\//i.test(codeDir) || root?.scheme !== 'file') return request;
+  return { ...request, [section]: { ...config, code_dir: path.join(root.fsPath, codeDir) } };
+}
+
+/** No preset engine image in the Docker engine: `field` is `algorithm.engine` or `job_config.engine`. */
+export function noPresetEngine(field: string): ModelArtsError {
+  return new ModelArtsError(
+    `${field}: no preset engine image is installed in the Docker engine. Build one with scripts/build-preset-images.sh (npm start does).`,
+    'ModelArts.NoEngine',
+  );
+}
