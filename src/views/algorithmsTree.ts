@@ -9,7 +9,7 @@ import type { Algorithm } from '../core/algorithm';
 import type { EngineRef } from '../core/job';
 import type { TrainingEngine } from '../engine/trainingEngine';
 import type { AlgorithmsModel } from './algorithmsModel';
-import { TreeNode } from './treeNode';
+import { shownNodes, TreeNode } from './treeNode';
 
 export class AlgorithmNode extends TreeNode {
   constructor(public algorithm: Algorithm) {
@@ -98,13 +98,7 @@ export class AlgorithmsTreeProvider implements vscode.TreeDataProvider<Algorithm
     if (state.kind === 'failed') return [new AlgorithmsMessageNode('failed', state.message)];
     const algorithms = this.model.list();
     if (!algorithms.length && (state.kind === 'loading' || state.kind === 'idle')) return [new AlgorithmsMessageNode('loading', 'Loading algorithms…')];
-    const seen = new Set<string>();
-    const children = algorithms.map((algorithm) => {
-      seen.add(algorithm.metadata.id);
-      return this.nodeFor(algorithm);
-    });
-    for (const id of this.nodes.keys()) if (!seen.has(id)) this.nodes.delete(id);
-    return children;
+    return shownNodes(this.nodes, algorithms, (algorithm) => algorithm.metadata.id, (algorithm) => this.nodeFor(algorithm));
   }
 
   getParent(node: AlgorithmTreeNode): AlgorithmTreeNode | undefined {

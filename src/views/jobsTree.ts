@@ -9,7 +9,7 @@ import { formatParameterList, type TrainingJob } from '../core/job';
 import { allowedActions, isTerminalPhase, type JobAction, type JobPhase } from '../core/lifecycle';
 import type { TrainingEngine } from '../engine/trainingEngine';
 import type { JobsModel } from './jobsModel';
-import { TreeNode } from './treeNode';
+import { TreeNode, shownNodes } from './treeNode';
 
 export class JobNode extends TreeNode {
   constructor(public job: TrainingJob) {
@@ -210,14 +210,7 @@ export class JobsTreeProvider implements vscode.TreeDataProvider<JobsTreeNode>, 
       return [new JobsMessageNode(`No training job matches ${describeFilter(this.currentFilter)?.slice('Filter: '.length)}`, 'info', { command: 'modelarts.jobs.clearFilter', title: 'Clear Filter' })];
     }
     const page = matching.length > this.limit ? matching.slice(0, this.limit) : matching;
-    const previous = new Map(this.nodes);
-    this.nodes.clear();
-    const children: JobsTreeNode[] = page.map((job) => {
-      const node = previous.get(job.metadata.id) ?? new JobNode(job);
-      node.job = job;
-      this.nodes.set(job.metadata.id, node);
-      return node;
-    });
+    const children: JobsTreeNode[] = shownNodes(this.nodes, page, (job) => job.metadata.id, (job) => this.nodeFor(job));
     if (matching.length > page.length) children.push(new LoadMoreJobsNode(page.length, matching.length));
     this.updateTicking();
     return children;
