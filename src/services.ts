@@ -91,12 +91,9 @@ export function createServices(context: vscode.ExtensionContext): Services & vsc
   own(new JobsStatusBar(jobs, engine));
   const jobEvents = own(new JobEventsDocuments(engine));
   const drafts = own(new JobSpecDrafts());
-  own(
-    new JobNotifications(engine, () => {
-      // The walkthrough's last step completes when a job completes.
-      void vscode.commands.executeCommand('setContext', 'modelarts.hasCompletedJob', true);
-    }),
-  );
+  // The walkthrough's last step completes once a job has completed.
+  const markJobCompleted = () => void vscode.commands.executeCommand('setContext', 'modelarts.hasCompletedJob', true);
+  own(new JobNotifications(engine, markJobCompleted));
   const algorithms = own(new AlgorithmsModel(engine, log));
   const { tree: algorithmsTree, view: algorithmsView } = own(createAlgorithmsTreeView(algorithms, engine));
   own(vscode.workspace.registerFileSystemProvider(ALGORITHM_SCHEME, own(new AlgorithmFileSystem(engine, log)), { isCaseSensitive: true }));
@@ -112,8 +109,9 @@ export function createServices(context: vscode.ExtensionContext): Services & vsc
     if (state.kind !== 'available' || restored) return;
     restored = true;
     void jobLogs.restore().then((count) => count && log.info(`Following ${count} job log(s) again after the reload`));
-    void engine.listJobs().then((all) => {
-      if (all.some((job) => job.status.phase === 'Completed')) void vscode.commands.executeCommand('setContext', 'modelarts.hasCompletedJob', true);
+    // The jobs model is loading them already (it listens first): this waits for that load.
+    void jobs.reload().then(() => {
+      if (jobs.list().some((job) => job.status.phase === 'Completed')) markJobCompleted();
     });
   };
   own(engine.onDidChangeState(publishState));
