@@ -10,12 +10,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { z } from 'zod';
-import { parseStoreUrl } from '../core/dataset';
+import { folderKey, parseObjectStoreUrl } from '../core/dataset';
 import { CancelledError, InvalidInputError, ModelArtsError, errorMessage, invalidInput } from '../core/errors';
 import { formatBytes } from '../core/format';
 import type { ObjectStore, StoredObject, TransferProgress, TransferResult } from '../storage/objectStore';
 import { StorageError } from '../storage/storageError';
-import { downloadObjects, listPrefix, uploadFolder } from '../storage/transfer';
+import { downloadObjects, listPrefix, localFiles, uploadFolder } from '../storage/transfer';
 import type { Services } from '../services';
 import { BucketNode, ContainerNode, DatasetNode, LoadMoreNode, ObjectNode, storeUrl } from '../views/datasetsModel';
 import { JobDraft, type JobDraftSeed } from './jobDraft';
@@ -222,17 +222,8 @@ function parseArgs<T>(schema: z.ZodType<T>, value: unknown, subject: string): T 
 
 /** An obs:// or s3:// URL; `field` is named when it is not one. */
 function parseDataUrl(value: string, field: string): DataLocation {
-  const parsed = parseStoreUrl(value, field);
-  const fail = (message: string): never => {
-    throw new InvalidInputError('Storage location', [{ field, message: `${message} (got "${value}")` }]);
-  };
-  if (parsed.scheme === 'file') return fail('must be an obs:// or s3:// URL of the dataset store, not a local folder');
-  if (parsed.key.startsWith('/') || parsed.key.includes('//')) return fail('must not contain an empty path segment ("//")');
-  return { scheme: parsed.scheme, bucket: parsed.bucket, key: parsed.key };
-}
-
-function folderKey(key: string): string {
-  return key === '' || key.endsWith('/') ? key : `${key}/`;
+  const { scheme, bucket, key } = parseObjectStoreUrl(value, field);
+  return { scheme, bucket, key };
 }
 
 function folderUrl(location: DataLocation): string {
@@ -276,25 +267,10 @@ async function inspectSources(paths: readonly string[], field: string): Promise<
   return sources;
 }
 
-/** Files and bytes that uploadFolder will send (it follows links to files, not to folders). */
+/** Files and bytes that uploadFolder will send. */
 async function measureFolder(dir: string): Promise<{ files: number; bytes: number }> {
-  let files = 0;
-  let bytes = 0;
-  for (const entry of await fs.promises.readdir(dir, { withFileTypes: true })) {
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) {
-      const inner = await measureFolder(full);
-      files += inner.files;
-      bytes += inner.bytes;
-    } else if (entry.isFile() || entry.isSymbolicLink()) {
-      const stat = await fs.promises.stat(full).catch(() => undefined);
-      if (stat?.isFile()) {
-        files += 1;
-        bytes += stat.size;
-      }
-    }
-  }
-  return { files, bytes };
+  const files = await localFiles(dir);
+  return { files: files.length, bytes: files.reduce((sum, f) => sum + f.size, 0) };
 }
 
 /**

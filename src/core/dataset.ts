@@ -36,6 +36,25 @@ export function parseStoreUrl(value: string, field: string): StoreUrl {
   return { scheme, bucket, key };
 }
 
+/**
+ * An obs:// or s3:// URL of the object store, bucket and key as written; a local folder (file://)
+ * and an empty path segment are refused, naming `field`.
+ */
+export function parseObjectStoreUrl(value: string, field: string): { readonly scheme: 'obs' | 's3'; readonly bucket: string; readonly key: string } {
+  const parsed = parseStoreUrl(value, field);
+  const fail = (message: string): never => {
+    throw new InvalidInputError('Storage location', [{ field, message: `${message} (got "${value}")` }]);
+  };
+  if (parsed.scheme === 'file') return fail(`file:// is not an object store: give an obs:// or s3:// URL, or, where a local folder is allowed, the local folder path itself (${parsed.path})`);
+  if (parsed.key.startsWith('/') || parsed.key.includes('//')) return fail('must not contain an empty path segment ("//")');
+  return parsed;
+}
+
+/** The key as a folder prefix: empty, or ending in "/". */
+export function folderKey(key: string): string {
+  return key === '' || key.endsWith('/') ? key : `${key}/`;
+}
+
 export function formatStoreUrl(url: StoreUrl): string {
   return url.scheme === 'file' ? `file://${url.path}` : `${url.scheme}://${url.bucket}/${url.key}`;
 }

@@ -100,8 +100,7 @@ export async function downloadObjects(location: StoreLocation, objects: readonly
 
 /** Uploads every file under `dir` (following no folder links) to the location, paths becoming keys. */
 export async function uploadFolder(dir: string, location: StoreLocation, options: FolderTransferOptions = {}): Promise<TransferResult> {
-  const files: Array<{ file: string; key: string; size: number }> = [];
-  await collectFiles(dir, '', files, options.signal);
+  const files = await localFiles(dir, options.signal);
   // Largest first: the long multipart uploads start early and the small files fill the gaps.
   files.sort((a, b) => b.size - a.size);
   const progress = progressAggregate(files.map((f) => f.size), options.onProgress);
@@ -129,6 +128,13 @@ export async function deletePrefix(location: StoreLocation, options: FolderTrans
     options.onProgress?.({ bytes, objects });
   }
   return { objects, bytes };
+}
+
+/** The files uploadFolder sends from `dir`: path, key (relative, `/`-separated) and size. */
+export async function localFiles(dir: string, signal?: AbortSignal): Promise<Array<{ file: string; key: string; size: number }>> {
+  const files: Array<{ file: string; key: string; size: number }> = [];
+  await collectFiles(dir, '', files, signal);
+  return files;
 }
 
 async function collectFiles(dir: string, keyPrefix: string, into: Array<{ file: string; key: string; size: number }>, signal: AbortSignal | undefined): Promise<void> {
