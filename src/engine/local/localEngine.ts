@@ -38,15 +38,16 @@ import {
   withLiveDuration,
   type JobChange,
   type TrainingJob,
+  type ValidJobCreateRequest,
 } from '../../core/job';
 import { makeEvent, type JobEvent, type JobEventAdded } from '../../core/jobEvent';
 import { actionRefusal, canTransition, isTerminalPhase, type JobAction, type JobPhase, type SecondaryPhase } from '../../core/lifecycle';
 import type { Logger } from '../../core/logger';
 import { ENGINE_LABELS, type PresetEngine } from '../../core/presetEngines';
-import { chmodTree } from '../../storage/fileModes';
+import { openUpForContainerUser, readableByContainerUser } from '../../storage/fileModes';
 import { FolderStore } from '../../storage/folderStore';
 import { InputCache } from '../../storage/inputCache';
-import type { StoreResolver, TransferProgress } from '../../storage/objectStore';
+import type { StoreLocation, StoreResolver, TransferProgress } from '../../storage/objectStore';
 import { createStoreResolver } from '../../storage/storeResolver';
 import { deletePrefix, downloadPrefix, uploadFolder } from '../../storage/transfer';
 import type {
@@ -83,6 +84,7 @@ import {
   type DockerEvent,
 } from './docker';
 import { DockerEventStream } from './dockerEvents';
+import { LocalDevContainers } from './devContainer';
 import { EngineLock, type LockHolder } from './engineLock';
 import { checkAlgorithmConfig, planLocalJob, type Capacity, type LocalJobPlan } from './jobPlanner';
 import { JobStore, type JobRecord, type LocalState } from './jobStore';
@@ -134,6 +136,7 @@ export class LocalEngine implements TrainingEngine {
   readonly onDidChangeJob: Event<JobChange> = this.jobEmitter.event;
   readonly onDidAddEvent: Event<JobEventAdded> = this.eventEmitter.event;
   readonly onDidChangeAlgorithm: Event<AlgorithmChange> = this.algorithmEmitter.event;
+  readonly devContainers: LocalDevContainers;
 
   private readonly docker: Docker;
   private readonly dockerEvents: DockerEventStream;
@@ -185,6 +188,16 @@ export class LocalEngine implements TrainingEngine {
     this.capacityLimit = options.capacity ?? {};
     this.storeId = createHash('sha256').update(path.resolve(options.dataDir)).digest('hex').slice(0, 16);
     this.reconnectDelay = options.reconnectMinMs ?? 1000;
+    this.devContainers = new LocalDevContainers({
+      docker: this.docker,
+      storeId: this.storeId,
+      devRoot: path.join(options.dataDir, 'dev'),
+      logger: options.logger,
+      localDocker: () => remoteDockerReason(options.dockerHost || process.env.DOCKER_HOST || ''),
+      ensureAvailable: () => this.ensureAvailable(),
+      plan: (valid, id) => this.planJob(valid, id),
+      stageStoreInput: (name, location, signal, progress) => this.stageStoreInput(name, location, signal, progress),
+    });
     this.dockerEvents = this.disposables.register(
       new DockerEventStream(this.docker, (line, error) =>
         options.logger.warn(`Ignoring a malformed Docker event (${errorMessage(error)}): ${line.slice(0, 200)}`),
@@ -222,6 +235,7 @@ export class LocalEngine implements TrainingEngine {
     try {
       await this.ensureLoaded();
       const version = parseDocker(dockerVersionSchema, await this.docker.version(), 'GET /version');
+      void this.devContainers.sweep().catch((error: unknown) => this.options.logger.warn(`Sweeping dev containers: ${dockerErrorMessage(error)}`));
       // Read again at every connection: the Docker machine may have changed while it was away.
       this.machine = await this.readMachine();
       const claim = this.lock.tryAcquire();
@@ -534,18 +548,7 @@ export class LocalEngine implements TrainingEngine {
     await this.requireWriter();
     const progress = options.onProgress ?? (() => undefined);
     progress('Checking the job spec');
-    const [engines, machine] = await Promise.all([this.listPresetEngines(), this.machineResources()]);
-    const plan = await planLocalJob(valid, {
-      id: randomUUID(),
-      now: Date.now(),
-      engines,
-      flavors: flavorsThatFit(machine),
-      defaultFlavor: defaultFlavor(machine),
-      capacity: this.capacity(machine),
-      getAlgorithm: (id) => this.algorithms.get(id),
-      resolveStore: (url, field) => this.resolver.resolve(url, field),
-      checkImage: (image) => this.imageProblems(image),
-    });
+    const plan = await this.planJob(valid, randomUUID());
     throwIfCancelled(options.signal);
 
     const job = plan.job;
@@ -591,6 +594,42 @@ export class LocalEngine implements TrainingEngine {
     return (await this.getJob(id)) ?? structuredClone(job);
   }
 
+  /** Checks a valid request against this machine (code, engine, flavor, capacity, data locations); InvalidInputError names each field. */
+  private async planJob(valid: ValidJobCreateRequest, id: string): Promise<LocalJobPlan> {
+    const [engines, machine] = await Promise.all([this.listPresetEngines(), this.machineResources()]);
+    return planLocalJob(valid, {
+      id,
+      now: Date.now(),
+      engines,
+      flavors: flavorsThatFit(machine),
+      defaultFlavor: defaultFlavor(machine),
+      capacity: this.capacity(machine),
+      getAlgorithm: (algorithmId) => this.algorithms.get(algorithmId),
+      resolveStore: (url, field) => this.resolver.resolve(url, field),
+      checkImage: (image) => this.imageProblems(image),
+    });
+  }
+
+  /** Downloads a store input into the input cache (or finds it there); the caller releases it when done with it. */
+  private async stageStoreInput(
+    name: string,
+    location: StoreLocation,
+    signal: AbortSignal | undefined,
+    progress: (message: string) => void,
+  ): Promise<{ readonly dir: string; readonly release: () => void; readonly message: string }> {
+    const started = Date.now();
+    progress(`Downloading input ${name} from ${location.url}`);
+    const staged = await this.inputCache.stage(location, {
+      ...(signal ? { signal } : {}),
+      onProgress: (p) => progress(`Downloading input ${name}: ${describeProgress(p)}`),
+    });
+    const size = `${staged.objects} files, ${formatBytes(staged.bytes)}`;
+    const message = staged.hit
+      ? `Input ${name}: ${location.url} is in the input cache (${size}); nothing downloaded.`
+      : `Input ${name}: downloaded ${size} from ${location.url} in ${((Date.now() - started) / 1000).toFixed(1)} s.`;
+    return { dir: staged.dir, release: staged.release, message };
+  }
+
   /** Stages the inputs, prepares the outputs, creates the network and containers, and copies the code. */
   private async prepare(record: JobRecord, plan: LocalJobPlan, signal: AbortSignal, progress: (message: string) => void): Promise<void> {
     const { job } = record;
@@ -604,31 +643,16 @@ export class LocalEngine implements TrainingEngine {
       if (input.source.kind === 'folder') {
         local.inputDirs[input.name] = input.source.hostDir;
         const events = [makeEvent('Info', 'Job', `Input ${input.name}: folder ${input.source.hostDir}, mounted read-only at ${input.localDir}.`)];
-        if (!(await readableByMaUser(input.source.hostDir))) {
+        if (!(await readableByContainerUser(input.source.hostDir))) {
           events.push(makeEvent('Warning', 'Job', `Input ${input.name}: ${input.source.hostDir} is not readable by others; the training code runs as ma-user (UID ${MA_USER_UID}) and may not read it.`));
         }
         await this.addEvents(id, events);
         continue;
       }
-      const location = input.source.location;
-      const started = Date.now();
-      progress(`Downloading input ${input.name} from ${location.url}`);
-      const staged = await this.inputCache.stage(location, {
-        signal,
-        onProgress: (p) => progress(`Downloading input ${input.name}: ${describeProgress(p)}`),
-      });
+      const staged = await this.stageStoreInput(input.name, input.source.location, signal, progress);
       pins.push(staged.release);
       local.inputDirs[input.name] = staged.dir;
-      const size = `${staged.objects} files, ${formatBytes(staged.bytes)}`;
-      await this.addEvents(id, [
-        makeEvent(
-          'Info',
-          'Job',
-          staged.hit
-            ? `Input ${input.name}: ${location.url} is in the input cache (${size}); nothing downloaded.`
-            : `Input ${input.name}: downloaded ${size} from ${location.url} in ${((Date.now() - started) / 1000).toFixed(1)} s.`,
-        ),
-      ]);
+      await this.addEvents(id, [makeEvent('Info', 'Job', staged.message)]);
     }
 
     for (const output of job.algorithm.outputs) {
@@ -639,7 +663,7 @@ export class LocalEngine implements TrainingEngine {
         const location = this.resolver.resolve(output.remote.obs.obs_url, `algorithm.outputs.${output.name}.remote.obs.obs_url`);
         progress(`Pre-downloading output ${output.name} from ${location.url}`);
         const result = await downloadPrefix(location, dir, { signal, onProgress: (p) => progress(`Pre-downloading ${output.name}: ${describeProgress(p)}`) });
-        await openUpForMaUser(dir);
+        await openUpForContainerUser(dir);
         await this.addEvents(id, [
           makeEvent('Info', 'Job', `Output ${output.name}: pre-downloaded ${result.objects} files (${formatBytes(result.bytes)}) from ${location.url} for incremental training.`),
         ]);
@@ -690,7 +714,7 @@ export class LocalEngine implements TrainingEngine {
   /** Output folders are written by ma-user (UID 1000) inside the container. */
   private async prepareOutputDir(dir: string): Promise<string> {
     await fs.promises.mkdir(dir, { recursive: true });
-    await openUpForMaUser(dir);
+    await openUpForContainerUser(dir);
     return dir;
   }
 
@@ -1365,7 +1389,21 @@ export class LocalEngine implements TrainingEngine {
     for (const creation of this.creations.values()) creation.abort(new CancelledError('Creating the training job'));
     for (const capture of this.captures.values()) capture.stop();
     this.captures.clear();
+    void this.devContainers.removeAll();
     this.disposables.dispose();
+  }
+}
+
+/** Why a Docker host (as in DOCKER_HOST) is not on this machine, or undefined when it is. */
+function remoteDockerReason(host: string): string | undefined {
+  const value = host.trim();
+  if (!value || value.startsWith('unix://') || value.startsWith('npipe://')) return undefined;
+  try {
+    const url = new URL(value);
+    if (['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)) return undefined;
+    return `${value} is another machine, where the code folder cannot be mounted and the debugger port is not on 127.0.0.1 here`;
+  } catch {
+    return undefined;
   }
 }
 
@@ -1397,19 +1435,6 @@ function setPhase(job: TrainingJob, to: JobPhase, secondary: SecondaryPhase): vo
 function describeProgress(progress: TransferProgress): string {
   const total = progress.totalBytes ? ` of ${formatBytes(progress.totalBytes)}` : '';
   return `${formatBytes(progress.bytes)}${total} (${progress.objects}${progress.totalObjects ? `/${progress.totalObjects}` : ''} files)`;
-}
-
-/** Whether UID 1000 can list a folder this process can see (by its permission bits). */
-async function readableByMaUser(dir: string): Promise<boolean> {
-  const stat = await fs.promises.stat(dir);
-  if (stat.uid === MA_USER_UID) return (stat.mode & 0o500) === 0o500;
-  return (stat.mode & 0o005) === 0o005;
-}
-
-/** Lets ma-user (UID 1000) write into a folder this process made, when this process is someone else. */
-async function openUpForMaUser(dir: string): Promise<void> {
-  if (typeof process.getuid !== 'function' || process.getuid() === MA_USER_UID) return;
-  await chmodTree(dir, 0o777, 0o666);
 }
 
 /** Whether Docker answered (with an error status), as opposed to not being reachable at all. */
