@@ -21,6 +21,9 @@ import { AlgorithmsModel } from './views/algorithmsModel';
 import { createAlgorithmsTreeView, type AlgorithmTreeNode, type AlgorithmsTreeProvider } from './views/algorithmsTree';
 import { DatasetsModel, type DatasetNode } from './views/datasetsModel';
 import { DatasetsTreeProvider } from './views/datasetsTree';
+import { DEBUG_TYPE } from './core/launchConfig';
+import { DevSessions } from './debug/devSessions';
+import { DynamicLaunchConfigurationProvider, LaunchConfigurationProvider } from './debug/launchConfigurations';
 
 export interface Services {
   readonly context: vscode.ExtensionContext;
@@ -43,6 +46,8 @@ export interface Services {
   readonly algorithms: AlgorithmsModel;
   readonly algorithmsTree: AlgorithmsTreeProvider;
   readonly algorithmsView: vscode.TreeView<AlgorithmTreeNode>;
+  /** Debug sessions of type `modelarts` and their dev containers. */
+  readonly devSessions: DevSessions;
 }
 
 export function createServices(context: vscode.ExtensionContext): Services & vscode.Disposable {
@@ -101,6 +106,7 @@ export function createServices(context: vscode.ExtensionContext): Services & vsc
   const datasetsTree = own(new DatasetsTreeProvider(datasets));
   const datasetsView = own(vscode.window.createTreeView('modelarts.datasets', { treeDataProvider: datasetsTree, showCollapseAll: true }));
   const jobLogs = own(new JobLogChannels(engine, context.workspaceState));
+  const devSessions = own(new DevSessions(engine, log));
 
   // `when` clauses and welcome views follow the engine's reachability.
   let restored = false;
@@ -135,7 +141,7 @@ export function createServices(context: vscode.ExtensionContext): Services & vsc
     }),
   );
 
-  return {
+  const services: Services & vscode.Disposable = {
     context,
     /** Always the settings as they are now. */
     get settings() {
@@ -155,8 +161,20 @@ export function createServices(context: vscode.ExtensionContext): Services & vsc
     algorithms,
     algorithmsTree,
     algorithmsView,
+    devSessions,
     dispose() {
       for (const item of disposables.splice(0).reverse()) item.dispose();
     },
   };
+  // launch.json's `modelarts` configurations read the live settings and engines.
+  const launchConfigurations = new LaunchConfigurationProvider(services);
+  own(vscode.debug.registerDebugConfigurationProvider(DEBUG_TYPE, launchConfigurations));
+  own(
+    vscode.debug.registerDebugConfigurationProvider(
+      DEBUG_TYPE,
+      new DynamicLaunchConfigurationProvider(launchConfigurations),
+      vscode.DebugConfigurationProviderTriggerKind.Dynamic,
+    ),
+  );
+  return services;
 }

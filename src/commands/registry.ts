@@ -10,6 +10,7 @@ import type { Services } from '../services';
 import { TreeNode } from '../views/treeNode';
 import { createAlgorithm, createJobFromAlgorithm, deleteAlgorithm, editAlgorithm, refreshAlgorithms } from './algorithms';
 import { copyJob } from './copyJob';
+import { debugInDevContainer, openDevContainerShell, promoteToJob, runInDevContainer } from './debug';
 import { createJob, createJobFromDraft } from './createJob';
 import { deleteJob } from './deleteJob';
 import { clearJobsFilter, filterJobs, loadMoreJobs } from './filterJobs';
@@ -70,6 +71,10 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   'modelarts.algorithms.delete': deleteAlgorithm,
   'modelarts.algorithms.createJob': createJobFromAlgorithm,
   'modelarts.algorithms.refresh': refreshAlgorithms,
+  'modelarts.debug.start': debugInDevContainer,
+  'modelarts.debug.run': runInDevContainer,
+  'modelarts.debug.promote': promoteToJob,
+  'modelarts.debug.openShell': openDevContainerShell,
 };
 
 /** Reveals the extension's own log (what failed and why). */

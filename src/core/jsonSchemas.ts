@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { algorithmCreateRequestSchema } from './algorithm';
 import { jobCreateRequestSchema } from './job';
+import { launchAttributesSchema } from './launchConfig';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -42,6 +43,18 @@ export function jobJsonSchema(): JsonSchema {
     'A training job spec in the ModelArts v2 shape, as modelarts.jobs.create takes it.',
   );
 }
+
+/**
+ * The attributes of a `modelarts` launch configuration, as package.json's
+ * `debuggers[0].configurationAttributes.launch` holds them (launch.json completion and squiggles).
+ */
+export function launchJsonSchema(): JsonSchema {
+  const { $schema: _ignored, additionalProperties: _open, ...schema } = z.toJSONSchema(launchAttributesSchema, { io: 'input', override: addPatternMessage }) as JsonSchema;
+  return schema;
+}
+
+/** Where package.json holds the launch attributes' schema. */
+export const PACKAGE_JSON_LAUNCH_SCHEMA = ['contributes', 'debuggers', 0, 'configurationAttributes', 'launch'] as const;
 
 /** Each committed schema file (relative to the extension root) and what it must hold. */
 export const GENERATED_SCHEMA_FILES: Readonly<Record<string, () => JsonSchema>> = {

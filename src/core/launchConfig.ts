@@ -34,7 +34,12 @@ const FLAG_NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/;
 const FLAG_RULE = 'a letter or "_" followed by up to 63 letters, digits, ".", "-" or "_"';
 
 const flagRecord = <T extends z.ZodType>(value: T, what: string) =>
-  z.record(z.string().regex(FLAG_NAME, { error: `names must be ${FLAG_RULE}` }), value, { error: `must be an object of ${what}` });
+  z.record(z.string().regex(FLAG_NAME, { error: `names must be ${FLAG_RULE}` }), value, { error: objectOf(what) });
+
+/** The record's own type error in words; its keys' and values' errors keep their messages. */
+function objectOf(what: string) {
+  return (issue: { code: string }) => (issue.code === 'invalid_type' ? `must be an object of ${what}` : undefined);
+}
 
 const path_ = (what: string) => z.string({ error: `must be ${what}` }).min(1, { error: 'must not be empty' });
 
@@ -55,7 +60,7 @@ export const launchAttributesSchema = z.object({
   command: path_('a command line')
     .describe('With a custom image and no bootFile: the command that starts training. Run without debugging only.')
     .optional(),
-  flavor: path_('a flavor id').describe('Resource flavor (CPU and memory limits), e.g. modelarts.vm.cpu.2u. Default: the setting modelarts.jobs.defaultFlavor, else the engine\'s.').optional(),
+  flavor: path_('a flavor id').describe('Resource flavor (CPU and memory limits), e.g. modelarts.local.cpu.1u2g. Default: the setting modelarts.jobs.defaultFlavor, else the engine\'s.').optional(),
   nodeCount: z
     .literal(1, { error: 'must be 1: the dev container is one node (promote to a training job and raise node_count there to run several)' })
     .describe('Always 1 in the dev container.')
@@ -71,7 +76,7 @@ export const launchAttributesSchema = z.object({
     .optional(),
   environment: z
     .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'names must be letters, digits and "_", not starting with a digit' }), z.string({ error: 'must be text' }), {
-      error: 'must be an object of variable values',
+      error: objectOf('variable values'),
     })
     .describe('Environment variables added to the MA_* variables ModelArts sets.')
     .optional(),
@@ -115,7 +120,11 @@ export function parseLaunchConfiguration(value: unknown): LaunchConfiguration {
   }
   const parsed = launchAttributesSchema.safeParse(raw);
   if (!parsed.success) {
-    for (const issue of parsed.error.issues) issues.push({ field: fieldPath(issue.path), message: issue.message });
+    for (const issue of parsed.error.issues) {
+      // A bad record key carries its reason inside.
+      const inner = issue.code === 'invalid_key' ? issue.issues[0]?.message : undefined;
+      issues.push({ field: fieldPath(issue.path), message: inner ?? issue.message });
+    }
   }
   const attributes = parsed.success ? parsed.data : undefined;
   if (attributes) {
