@@ -61,7 +61,8 @@ export class LaunchConfigurationProvider implements vscode.DebugConfigurationPro
 
   /** F5 with no launch.json (an empty configuration): debug the active Python file. */
   async resolveDebugConfiguration(folder: vscode.WorkspaceFolder | undefined, config: vscode.DebugConfiguration): Promise<vscode.DebugConfiguration | undefined> {
-    if (config.type || config.request || config.name) return config;
+    // F5 with no launch.json hands over a configuration with no request (at most the type).
+    if (config.request) return config;
     const file = activePythonFile();
     if (!file) {
       void vscode.window.showInformationMessage('Open the Python file that starts training, then press F5 to debug it in a ModelArts dev container.');

@@ -221,6 +221,54 @@ describe('Debugging in a dev container', function () {
     await noDevContainerLeft();
   });
 
+  it('restarting a session recreates its container; Run (Ctrl+F5) from the command runs the same job to its end', async function () {
+    const line = fs.readFileSync(train.fsPath, 'utf8').split('\n').findIndex((text) => text.includes(BREAK_AT));
+    vscode.debug.addBreakpoints([new vscode.SourceBreakpoint(new vscode.Location(train, new vscode.Position(line, 0)))]);
+    const starting = startedSession(CONFIG);
+    assert.equal(await vscode.debug.startDebugging(folder, CONFIG), true);
+    const session = await starting;
+    await nextEvent(session.id, 'stopped');
+    const [before] = await ownDevContainers();
+    assert.ok(before, 'the session has its container');
+    const seen = (sent.get(session.id) ?? []).length;
+    await run('workbench.action.debug.restart');
+    // The restarted session stops at the breakpoint again, in a new container.
+    const restarted = vscode.debug.activeDebugSession ?? session;
+    await nextEvent(restarted.id, 'stopped', 120_000, restarted.id === session.id ? seen : 0);
+    const after = await ownDevContainers();
+    assert.equal(after.length, 1, `one container after the restart: ${after.map((c) => c.Names).join(', ')}`);
+    assert.notEqual(after[0]?.Id, before.Id, 'the restart made a new container');
+    vscode.debug.removeBreakpoints(vscode.debug.breakpoints);
+    const ended = terminated(restarted);
+    await vscode.debug.stopDebugging(restarted);
+    await ended;
+    await noDevContainerLeft();
+
+    // The run command on train.py uses the launch.json configuration of that boot file (epochs 3).
+    const result = (await run('modelarts.debug.run', { file: train.fsPath })) as { sessionId: string } | undefined;
+    assert.ok(result?.sessionId, 'the run started a session');
+    const runSession = vscode.debug.activeDebugSession;
+    if (runSession?.id === result.sessionId) await terminated(runSession).catch(() => undefined);
+    await nextEvent(result.sessionId, 'terminated', 120_000);
+    const output = (sent.get(result.sessionId) ?? []).filter((m) => m.event === 'output').map((m) => String(m.body?.output)).join('');
+    assert.match(output, /epoch 3 loss/, 'the program output reached the Debug Console');
+    assert.match(output, /ended with exit code 0/);
+    await noDevContainerLeft();
+  });
+
+  it('promotes a Python file through the launch.json configuration that debugs it', async function () {
+    const jobId = (await run('modelarts.debug.promote', { file: train.fsPath })) as string;
+    const job = await api.jobs.get(jobId);
+    assert.ok(job);
+    assert.deepEqual(
+      job.algorithm.parameters.map((p) => `${p.name}=${p.value}`),
+      ['epochs=3', 'lr=0.01'],
+      'the hyperparameters of "ModelArts: train digits"',
+    );
+    assert.ok(job.metadata.name.startsWith('digits'), job.metadata.name);
+    await api.jobs.stop(jobId).catch(() => undefined);
+  });
+
   it('refuses a bad configuration naming the attribute, creating nothing', async function () {
     const bad = { type: 'modelarts', request: 'launch', name: 'bad', bootFile: train.fsPath, inputs: { data_url: '/no/such/folder' } };
     assert.equal(await vscode.debug.startDebugging(folder, bad), false, 'the launch is refused');
