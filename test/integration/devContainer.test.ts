@@ -154,6 +154,32 @@ describe('Dev containers (real Docker, debugpy)', function () {
     assert.deepEqual(await devContainersOf(engine), []);
   });
 
+  it('stages an obs:// input through the input cache, as the job would', async function () {
+    const bucketDir = path.join(dataDir, 'object-store', 'datasets', 'digits');
+    fs.mkdirSync(bucketDir, { recursive: true });
+    fs.copyFileSync(path.join(DIGITS_DIR, 'data', 'digits.csv.gz'), path.join(bucketDir, 'digits.csv.gz'));
+    const code = codeFolder('dev-input', { 'ls.py': 'import os, sys\nprint(sorted(os.listdir(sys.argv[1].split("=", 1)[1])))\n' });
+    const request = {
+      ...jobRequest('ls', code, 'ls.py'),
+      algorithm: { ...jobRequest('ls', code, 'ls.py').algorithm, inputs: [{ name: 'data_url', remote: { obs: { obs_url: 'obs://datasets/digits/' } } }] },
+      spec: { resource: { flavor_id: SMALL } },
+    };
+    const runOnce = async () => {
+      const output: string[] = [];
+      const dev = await engine.devContainers.launch(request, { onOutput: (o) => output.push(o.text) });
+      await dev.exited;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await dev.remove();
+      return { preparation: dev.preparation.join('\n'), output: output.join('') };
+    };
+    const first = await runOnce();
+    assert.match(first.preparation, /Input data_url: downloaded 1 files/);
+    assert.match(first.output, /\['digits\.csv\.gz'\]/);
+    const second = await runOnce();
+    assert.match(second.preparation, /is in the input cache \(1 files/);
+    assert.deepEqual(await devContainersOf(engine), []);
+  });
+
   it('refuses what a dev container cannot run, naming the field, and creates nothing', async function () {
     const multi = { ...digitsRequest(1), spec: { resource: { flavor_id: SMALL, node_count: 2 } } };
     await assert.rejects(engine.devContainers.launch(multi, { debug: true }), (error: InvalidInputError) => error.fields.includes('spec.resource.node_count'));
