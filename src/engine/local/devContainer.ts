@@ -15,7 +15,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
-import { bootArguments, containerBootFile, containerCodeDir, containerWorkingDir, MA_USER_GID, MA_USER_UID, PYTHON } from '../../core/contract';
+import { z } from 'zod';
+import { bootArguments, containerBootFile, containerCodeDir, MA_USER_GID, MA_USER_UID, PYTHON } from '../../core/contract';
 import { CancelledError, InvalidInputError, InvalidStateError } from '../../core/errors';
 import { parseJobCreateRequest, type TrainingJob, type ValidJobCreateRequest } from '../../core/job';
 import type { Logger } from '../../core/logger';
@@ -23,7 +24,7 @@ import { openUpForContainerUser, readableByContainerUser } from '../../storage/f
 import type { StoreLocation } from '../../storage/objectStore';
 import type { DevContainer, DevContainerHost, DevContainerOptions, DevContainerOutput, DevContainerShell } from '../trainingEngine';
 import { taskContainerSpec } from './containerSpec';
-import { LABELS, MANAGED_BY, dockerErrorMessage, isDockerStatus } from './docker';
+import { LABELS, MANAGED_BY, containerInspectSchema, containerSummarySchema, dockerErrorMessage, isDockerStatus, parseDocker } from './docker';
 import type { LocalJobPlan } from './jobPlanner';
 
 /** debugpy's port inside the container; Docker publishes it on a free port of 127.0.0.1. */
@@ -202,10 +203,11 @@ export class LocalDevContainers implements DevContainerHost {
 
   /** Removes dev containers of this engine whose owning process is gone (an editor that crashed). */
   async sweep(): Promise<number> {
-    const containers = (await this.deps.docker.listContainers({
+    const listed = await this.deps.docker.listContainers({
       all: true,
       filters: { label: [`${LABELS.managedBy}=${MANAGED_BY}`, `${LABELS.store}=${this.deps.storeId}`, DEV_OWNER_LABEL] },
-    })) as Array<{ Id: string; Labels?: Record<string, string> | null }>;
+    });
+    const containers = parseDocker(z.array(containerSummarySchema), listed, 'GET /containers/json');
     let removed = 0;
     for (const summary of containers) {
       if (!ownerGone(summary.Labels?.[DEV_OWNER_LABEL])) continue;
@@ -247,8 +249,6 @@ export function devContainerSpec(plan: LocalJobPlan, options: DevSpecOptions): D
     ...base,
     name: `modelarts-${options.id}`,
     Cmd: options.debug ? debugCommand(job.algorithm) : base.Cmd,
-    WorkingDir: containerWorkingDir(job.algorithm),
-    User: `${MA_USER_UID}:${MA_USER_GID}`,
     AttachStdout: true,
     AttachStderr: true,
     Labels: {
@@ -264,6 +264,13 @@ export function devContainerSpec(plan: LocalJobPlan, options: DevSpecOptions): D
     },
   };
 }
+
+const waitSchema = z.looseObject({ StatusCode: z.number() });
+const publishedPortsSchema = z.looseObject({
+  NetworkSettings: z.looseObject({
+    Ports: z.record(z.string(), z.array(z.looseObject({ HostIp: z.string(), HostPort: z.string() })).nullable()).nullable().optional(),
+  }),
+});
 
 class LocalDevContainer implements DevContainer {
   readonly exited: Promise<{ exitCode: number; oomKilled: boolean }>;
@@ -305,37 +312,35 @@ class LocalDevContainer implements DevContainer {
     // Attach and wait before the start, or a fast exit and its output are missed.
     const stream = (await this.container.attach({ stream: true, stdout: true, stderr: true, logs: true })) as NodeJS.ReadWriteStream;
     this.attached = stream;
-    for (const name of ['stdout', 'stderr'] as const) {
+    const decoded = (name: 'stdout' | 'stderr') => {
       const sink = new PassThrough();
       const decoder = new StringDecoder('utf8');
       sink.on('data', (chunk: Buffer) => this.emitOutput(name, decoder.write(chunk)));
       sink.on('end', () => this.emitOutput(name, decoder.end()));
-      if (name === 'stdout') this.stdoutSink = sink;
-      else this.stderrSink = sink;
-    }
-    this.deps.docker.modem.demuxStream(stream, this.stdoutSink, this.stderrSink);
-    const waited = this.container.wait({ condition: 'next-exit' }) as Promise<{ StatusCode: number }>;
+      return sink;
+    };
+    this.deps.docker.modem.demuxStream(stream, decoded('stdout'), decoded('stderr'));
+    const waited = this.container.wait({ condition: 'next-exit' }) as Promise<unknown>;
     void waited.then(
       async (result) => {
-        const inspect = (await this.container.inspect().catch(() => undefined)) as { State?: { OOMKilled?: boolean } } | undefined;
-        this.resolveExit({ exitCode: result.StatusCode, oomKilled: inspect?.State?.OOMKilled === true });
+        const { StatusCode } = parseDocker(waitSchema, result, 'POST /containers/{id}/wait');
+        const inspect = await this.container.inspect().catch(() => undefined);
+        const oomKilled = inspect ? parseDocker(containerInspectSchema, inspect, 'GET /containers/{id}/json').State.OOMKilled === true : false;
+        this.resolveExit({ exitCode: StatusCode, oomKilled });
       },
       () => this.resolveExit({ exitCode: -1, oomKilled: false }),
     );
     progress(debug ? 'Starting the dev container and debugpy' : 'Starting the dev container');
     await this.container.start();
     if (!debug) return;
-    const inspect = (await this.container.inspect()) as { NetworkSettings?: { Ports?: Record<string, Array<{ HostIp: string; HostPort: string }> | null> } };
-    const binding = inspect.NetworkSettings?.Ports?.[`${DEBUGPY_PORT}/tcp`]?.find((b) => b.HostIp === '127.0.0.1');
+    const inspect = parseDocker(publishedPortsSchema, await this.container.inspect(), 'GET /containers/{id}/json');
+    const binding = inspect.NetworkSettings.Ports?.[`${DEBUGPY_PORT}/tcp`]?.find((b) => b.HostIp === '127.0.0.1');
     const hostPort = Number(binding?.HostPort);
     if (!Number.isInteger(hostPort) || hostPort <= 0) throw new Error(`Docker did not publish debugpy's port ${DEBUGPY_PORT} on 127.0.0.1`);
     progress('Waiting for debugpy to listen');
     await this.waitForListener(signal);
     this.debugPort = hostPort;
   }
-
-  private stdoutSink!: PassThrough;
-  private stderrSink!: PassThrough;
 
   private emitOutput(stream: 'stdout' | 'stderr', text: string): void {
     if (!text) return;
