@@ -129,3 +129,20 @@ for s in range(0, N, 10000):
     w("".join(f"line {i} {pad}\\n" for i in range(s, min(s + 10000, N))))
 sys.stdout.flush()
 `;
+
+/** The extension under test: this checkout, or another one (MODELARTS_BENCH_EXTENSION) to measure a change. */
+export const EXTENSION_ROOT = process.env.MODELARTS_BENCH_EXTENSION ? path.resolve(process.env.MODELARTS_BENCH_EXTENSION) : ROOT;
+
+/** Builds dist/extension.js when it is older than src/ (an editor host loads the bundle, not out/). */
+export function ensureBundle() {
+  const bundle = path.join(EXTENSION_ROOT, 'dist', 'extension.js');
+  const newest = (dir) =>
+    fs.readdirSync(dir, { withFileTypes: true }).reduce((latest, entry) => {
+      const full = path.join(dir, entry.name);
+      return Math.max(latest, entry.isDirectory() ? newest(full) : fs.statSync(full).mtimeMs);
+    }, 0);
+  if (fs.existsSync(bundle) && fs.statSync(bundle).mtimeMs >= newest(path.join(EXTENSION_ROOT, 'src'))) return;
+  console.log(`${path.relative(ROOT, bundle) || bundle} is older than its src/: building it (node scripts/build.mjs)`);
+  const result = spawnSync(process.execPath, [path.join(EXTENSION_ROOT, 'scripts', 'build.mjs')], { stdio: 'inherit', cwd: EXTENSION_ROOT });
+  if (result.status !== 0) throw new Error('the extension bundle did not build');
+}

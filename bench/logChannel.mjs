@@ -19,7 +19,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ROOT, median, numberOption, outModule, printTable, quantile, removeFolders, requireDocker, runIfMain, tempFolder, verdict, LINE_PRINTER_BOOT as BOOT, expectedLine } from './common.mjs';
+import { EXTENSION_ROOT, ROOT, ensureBundle, median, numberOption, outModule, printTable, quantile, removeFolders, requireDocker, runIfMain, tempFolder, verdict, LINE_PRINTER_BOOT as BOOT, expectedLine } from './common.mjs';
 
 const RENDERER_EVERY_MS = 100;
 const PALETTE_EVERY_MS = 2000;
@@ -31,22 +31,6 @@ const RESPONSIVE_MS = 1000;
 const wallNow = () => performance.timeOrigin + performance.now();
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** The extension under test: this checkout, or another one (MODELARTS_BENCH_EXTENSION) to measure a change. */
-const EXTENSION_ROOT = process.env.MODELARTS_BENCH_EXTENSION ? path.resolve(process.env.MODELARTS_BENCH_EXTENSION) : ROOT;
-
-/** dist/extension.js built from the current src (the host loads the bundle, not out/). */
-function ensureBundle() {
-  const bundle = path.join(EXTENSION_ROOT, 'dist', 'extension.js');
-  const newest = (dir) =>
-    fs.readdirSync(dir, { withFileTypes: true }).reduce((latest, entry) => {
-      const full = path.join(dir, entry.name);
-      return Math.max(latest, entry.isDirectory() ? newest(full) : fs.statSync(full).mtimeMs);
-    }, 0);
-  if (fs.existsSync(bundle) && fs.statSync(bundle).mtimeMs >= newest(path.join(EXTENSION_ROOT, 'src'))) return;
-  console.log(`${path.relative(ROOT, bundle) || bundle} is older than its src/: building it (node scripts/build.mjs)`);
-  const result = spawnSync(process.execPath, [path.join(EXTENSION_ROOT, 'scripts', 'build.mjs')], { stdio: 'inherit', cwd: EXTENSION_ROOT });
-  if (result.status !== 0) throw new Error('the extension bundle did not build');
-}
 
 /**
  * The channel's backing file (with the part VS Code rotated out, if any), checked off the clock:

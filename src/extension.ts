@@ -3,9 +3,13 @@ import { createApi, type ModelArtsApi } from './api';
 import { registerCommands } from './commands/registry';
 import { createServices } from './services';
 
+/** Kept for deactivate(): the dev containers must be gone before the extension host exits. */
+let active: { readonly removeDevContainers: () => Promise<void> } | undefined;
+
 export function activate(context: vscode.ExtensionContext): ModelArtsApi {
   const started = performance.now();
   const services = createServices(context);
+  active = { removeDevContainers: () => services.engine.devContainers?.removeAll() ?? Promise.resolve() };
   context.subscriptions.push(services, ...registerCommands(services));
   // Connecting may take a while (or fail); the views show "Connecting…" meanwhile.
   void services.engine.connect().then((state) =>
@@ -13,4 +17,10 @@ export function activate(context: vscode.ExtensionContext): ModelArtsApi {
   );
   services.log.info(`ModelArts Training activated in ${(performance.now() - started).toFixed(1)} ms`);
   return createApi(services);
+}
+
+/** VS Code waits for this (a few seconds at most) before it ends the extension host. */
+export async function deactivate(): Promise<void> {
+  await active?.removeDevContainers();
+  active = undefined;
 }

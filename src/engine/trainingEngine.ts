@@ -104,6 +104,8 @@ export interface DevContainerHost {
   launch(request: unknown, options?: DevContainerOptions): Promise<DevContainer>;
   /** Dev containers this engine runs now. */
   readonly running: readonly DevContainer[];
+  /** Removes every dev container this engine runs (the editor is closing). */
+  removeAll(): Promise<void>;
 }
 
 export interface TrainingEngine extends Disposable {

@@ -3,6 +3,7 @@
  * with throw-away user data, driven by Playwright in Debian's Chromium.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -147,17 +148,24 @@ export class CodeServer {
         /* already gone */
       }
     }
+    // The jobs and dev containers of this editor's engines go with it (a failed test may leave some running).
     const jobIds = new Set<string>();
+    const storeIds = new Set<string>();
     const globalStorage = path.join(this.home, 'user-data', 'User', 'globalStorage');
     for (const extension of fs.existsSync(globalStorage) ? fs.readdirSync(globalStorage) : []) {
-      const jobs = path.join(globalStorage, extension, 'local-engine', 'jobs');
+      const dataDir = path.join(globalStorage, extension, 'local-engine');
+      if (!fs.existsSync(dataDir)) continue;
+      storeIds.add(createHash('sha256').update(path.resolve(dataDir)).digest('hex').slice(0, 16));
+      const jobs = path.join(dataDir, 'jobs');
       if (fs.existsSync(jobs)) for (const id of fs.readdirSync(jobs)) jobIds.add(id);
     }
-    if (jobIds.size) {
+    if (storeIds.size) {
       const docker = new Docker();
       const containers = await docker.listContainers({ all: true, filters: { label: ['org.modelarts-training.managed-by=modelarts-training'] } }).catch(() => []);
       for (const container of containers) {
-        if (jobIds.has(container.Labels['org.modelarts-training.job-id'] ?? '')) {
+        const labels = container.Labels;
+        const devContainer = labels['org.modelarts-training.dev-owner'] !== undefined && storeIds.has(labels['org.modelarts-training.store'] ?? '');
+        if (devContainer || jobIds.has(labels['org.modelarts-training.job-id'] ?? '')) {
           await docker.getContainer(container.Id).remove({ force: true }).catch(() => undefined);
         }
       }

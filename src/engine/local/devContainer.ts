@@ -97,6 +97,7 @@ function ownerGone(label: string | undefined): boolean {
 
 export class LocalDevContainers implements DevContainerHost {
   private readonly live = new Map<string, LocalDevContainer>();
+  private readonly leaving = new Set<LocalDevContainer>();
 
   constructor(private readonly deps: DevContainerDeps) {}
 
@@ -163,7 +164,7 @@ export class LocalDevContainers implements DevContainerHost {
       progress('Creating the dev container');
       const spec = devContainerSpec(plan, { id, inputDirs, outputDirs, storeId: this.deps.storeId, debug: options.debug === true });
       container = await this.deps.docker.createContainer(spec);
-      const devContainer = new LocalDevContainer(this.deps, id, container, job, spec.Cmd as string[], outputDirs, preparation, releases, () => this.live.delete(id), options.onOutput);
+      const devContainer = new LocalDevContainer(this.deps, id, container, job, spec.Cmd as string[], outputDirs, preparation, releases, () => this.leave(id), options.onOutput);
       this.live.set(id, devContainer);
       await devContainer.start(options.debug === true, signal, progress);
       return devContainer;
@@ -218,9 +219,18 @@ export class LocalDevContainers implements DevContainerHost {
     return removed;
   }
 
-  /** Removes every dev container of this process (the editor is closing). */
+  /** A container being removed is no longer running, but removeAll() still waits for it. */
+  private leave(id: string): void {
+    const container = this.live.get(id);
+    if (!container) return;
+    this.live.delete(id);
+    this.leaving.add(container);
+    void container.remove().finally(() => this.leaving.delete(container));
+  }
+
+  /** Removes every dev container of this process, including those already on their way out (the editor is closing). */
   async removeAll(): Promise<void> {
-    await Promise.all([...this.live.values()].map((container) => container.remove()));
+    await Promise.all([...this.live.values(), ...this.leaving].map((container) => container.remove()));
   }
 }
 
@@ -424,15 +434,18 @@ class LocalDevContainer implements DevContainer {
   }
 
   remove(): Promise<void> {
-    this.removing ??= (async () => {
-      this.forget();
-      for (const shell of [...this.shells]) shell.close();
-      await removeContainer(this.deps, this.container.id);
-      (this.attached as (NodeJS.ReadWriteStream & { destroy?: () => void }) | undefined)?.destroy?.();
-      this.resolveExit({ exitCode: -1, oomKilled: false });
-      for (const release of this.releases.splice(0)) release();
-    })();
+    if (this.removing) return this.removing;
+    this.removing = this.removeNow();
+    this.forget();
     return this.removing;
+  }
+
+  private async removeNow(): Promise<void> {
+    for (const shell of [...this.shells]) shell.close();
+    await removeContainer(this.deps, this.container.id);
+    (this.attached as (NodeJS.ReadWriteStream & { destroy?: () => void }) | undefined)?.destroy?.();
+    this.resolveExit({ exitCode: -1, oomKilled: false });
+    for (const release of this.releases.splice(0)) release();
   }
 }
 
