@@ -139,7 +139,7 @@ describe('The training job workflow in the VS Code window', function () {
     await runCommand(page, 'ModelArts: Get Started with ModelArts Training');
     const walkthrough = page.locator('.gettingStartedContainer');
     await walkthrough.getByText('Get Started with ModelArts Training').first().waitFor({ timeout: 30_000 });
-    for (const step of ['Start the training engine', 'Create a training job', 'See it complete']) {
+    for (const step of ['Start the training engine', "Debug it in the job's container", 'Create a training job', 'See it complete']) {
       await walkthrough.getByText(step).first().waitFor();
     }
     await screenshot(page, '16-walkthrough');
