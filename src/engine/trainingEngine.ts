@@ -8,6 +8,7 @@ import type { Flavor } from '../core/flavors';
 import type { JobChange, TrainingJob } from '../core/job';
 import type { JobEvent, JobEventAdded } from '../core/jobEvent';
 import type { PresetEngine } from '../core/presetEngines';
+import type { ResourceSample, ResourceSampleAdded } from '../core/resourceSample';
 
 export type EngineState =
   | { readonly kind: 'connecting' }
@@ -155,6 +156,14 @@ export interface TrainingEngine extends Disposable {
 
   /** The job's events, oldest first. */
   listEvents(id: string): Promise<JobEvent[]>;
+  /**
+   * CPU and memory of the job's task containers over time (oldest first), kept with the job. A long
+   * job keeps its whole span at a lower resolution. Samples added while listing may also arrive as
+   * events: keep, per task, only events newer than the last sample you have.
+   */
+  listResourceSamples(id: string): Promise<ResourceSample[]>;
+  /** A sample of a running task, about one per second per task. */
+  readonly onDidAddResourceSample: Event<ResourceSampleAdded>;
   /** The task's log so far as text. */
   readLog(id: string, task: string): Promise<string>;
   /** The task's log from its first line, then live, in batches of lines; ends when the log is complete. */

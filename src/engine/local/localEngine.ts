@@ -44,6 +44,7 @@ import { makeEvent, type JobEvent, type JobEventAdded } from '../../core/jobEven
 import { actionRefusal, canTransition, isTerminalPhase, type JobAction, type JobPhase, type SecondaryPhase } from '../../core/lifecycle';
 import type { Logger } from '../../core/logger';
 import { ENGINE_LABELS, type PresetEngine } from '../../core/presetEngines';
+import type { ResourceSample, ResourceSampleAdded } from '../../core/resourceSample';
 import { openUpForContainerUser, readableByContainerUser } from '../../storage/fileModes';
 import { FolderStore } from '../../storage/folderStore';
 import { InputCache } from '../../storage/inputCache';
@@ -90,6 +91,7 @@ import { checkAlgorithmConfig, planLocalJob, type Capacity, type LocalJobPlan } 
 import { JobStore, type JobRecord, type LocalState } from './jobStore';
 import { TaskLogCapture } from './logCapture';
 import { followLogFile } from './logFollower';
+import { ResourceStats } from './resourceStats';
 
 export interface LocalEngineOptions {
   /** Folder holding the engine's job records, logs, outputs, algorithms and input cache. */
@@ -136,6 +138,8 @@ export class LocalEngine implements TrainingEngine {
   readonly onDidChangeJob: Event<JobChange> = this.jobEmitter.event;
   readonly onDidAddEvent: Event<JobEventAdded> = this.eventEmitter.event;
   readonly onDidChangeAlgorithm: Event<AlgorithmChange> = this.algorithmEmitter.event;
+  private readonly resourceSampleEmitter = this.disposables.register(new Emitter<ResourceSampleAdded>());
+  readonly onDidAddResourceSample: Event<ResourceSampleAdded> = this.resourceSampleEmitter.event;
   readonly devContainers: LocalDevContainers;
 
   private readonly docker: Docker;
@@ -148,6 +152,8 @@ export class LocalEngine implements TrainingEngine {
   readonly storeId: string;
   private readonly endpoint: string;
   private readonly captures = new Map<string, CaptureHandle>();
+  /** CPU and memory sampling of running tasks (by the writer only), kept in each job's folder. */
+  private readonly resourceStats: ResourceStats;
   private readonly queues = new Map<string, Promise<unknown>>();
   /** Jobs this engine is creating right now, with the controller that stops their creation. */
   private readonly creations = new Map<string, AbortController>();
@@ -198,6 +204,14 @@ export class LocalEngine implements TrainingEngine {
       plan: (valid, id) => this.planJob(valid, id),
       stageStoreInput: (name, location, signal, progress) => this.stageStoreInput(name, location, signal, progress),
     });
+    this.resourceStats = this.disposables.register(
+      new ResourceStats({
+        docker: this.docker,
+        file: (id) => path.join(this.store.jobDir(id), 'stats.jsonl'),
+        logger: options.logger,
+        onSample: (added) => this.resourceSampleEmitter.fire(added),
+      }),
+    );
     this.dockerEvents = this.disposables.register(
       new DockerEventStream(this.docker, (line, error) =>
         options.logger.warn(`Ignoring a malformed Docker event (${errorMessage(error)}): ${line.slice(0, 200)}`),
@@ -212,6 +226,7 @@ export class LocalEngine implements TrainingEngine {
         // Log streams broke with the connection; reconciliation reopens them where they stopped.
         for (const capture of this.captures.values()) capture.stop();
         this.captures.clear();
+        this.resourceStats.stopAll();
         this.setState({ kind: 'unavailable', reason: `lost the connection to Docker (${error.message})`, endpoint: this.endpoint });
         this.scheduleReconnect();
       }),
@@ -319,6 +334,7 @@ export class LocalEngine implements TrainingEngine {
       const parts = file.split(path.sep);
       if (parts[0] === 'jobs' && parts[1]) {
         if (parts[2] === 'logs' && parts[3]?.endsWith('.log')) this.logEmitter.fire(`${parts[1]}/${parts[3].slice(0, -4)}`);
+        else if (parts[2] === 'stats.jsonl') void this.resourceStats.tail(parts[1]);
         else jobs.add(parts[1]);
       } else if (parts[0] === 'algorithms') {
         algorithms = true;
@@ -459,6 +475,18 @@ export class LocalEngine implements TrainingEngine {
     await this.ensureLoaded();
     this.requireRecord(id);
     return this.store.readEvents(id);
+  }
+
+  async listResourceSamples(id: string): Promise<ResourceSample[]> {
+    await this.ensureLoaded();
+    // A job deleted meanwhile (a chart still open on it) has no samples left.
+    if (!this.store.get(id)) return [];
+    return this.resourceStats.read(id);
+  }
+
+  /** Docker stats streams open now (tests check that none outlives its task). */
+  get openStatsStreams(): number {
+    return this.resourceStats.streamCount;
   }
 
   async readLog(id: string, task: string): Promise<string> {
@@ -885,6 +913,7 @@ export class LocalEngine implements TrainingEngine {
         }
       }
       for (const task of current.job.status.tasks) this.stopCapture(id, task);
+      await this.resourceStats.remove(id);
       await this.removeDockerObjects(current.local);
       this.releaseInputs(id);
       await this.store.remove(id);
@@ -1036,6 +1065,7 @@ export class LocalEngine implements TrainingEngine {
     const record = this.store.get(id);
     if (!record || record.local.containers[task] !== containerId || isTerminalPhase(record.job.status.phase)) return;
     this.ensureCapture(id, task, containerId);
+    this.resourceStats.start(id, task, containerId);
     if (record.job.status.phase !== 'Pending' || !record.local.admitted) return;
     const restarted = record.local.attempt > 0;
     await this.update(id, (draft) => {
@@ -1060,6 +1090,7 @@ export class LocalEngine implements TrainingEngine {
     }
     const state = inspect.State;
     if (state.Running) return;
+    void this.resourceStats.stop(id, task);
     await this.drainCapture(id, task);
     const key = `${id}/${task}`;
     const kill = this.externalKills.get(key);
@@ -1155,6 +1186,7 @@ export class LocalEngine implements TrainingEngine {
     const record = this.store.get(id);
     if (!record || isTerminalPhase(record.job.status.phase)) return;
     this.stopCapture(id, task);
+    void this.resourceStats.stop(id, task);
     await this.update(id, (draft) => {
       draft.status.task_statuses = [...draft.status.task_statuses.filter((s) => s.task !== task), { task, message: reason }];
       return [];
@@ -1171,6 +1203,7 @@ export class LocalEngine implements TrainingEngine {
   private async finish(id: string, outcome: Outcome): Promise<void> {
     const record = this.store.get(id);
     if (!record || isTerminalPhase(record.job.status.phase)) return;
+    await this.resourceStats.stopJob(id);
     // A job that never started wrote nothing to deliver.
     const uploadProblem = record.job.status.start_time ? await this.deliverOutputs(record) : undefined;
     const final: Outcome =
@@ -1342,6 +1375,7 @@ export class LocalEngine implements TrainingEngine {
     while (this.queues.size) await Promise.allSettled([...this.queues.values()]);
     await this.scheduling;
     await this.store.flush();
+    await this.resourceStats.flush();
   }
 
   private async ensureLoaded(): Promise<void> {
