@@ -87,13 +87,29 @@ const options = {
   plugins: [zodEnglishOnly, dockerodeWithoutBuildKit, lazySsh2],
 };
 
+// The webview front end, bundled on its own for the browser: script and stylesheet per panel.
+const webviewOptions = {
+  entryPoints: [join(root, 'webview-ui/src/jobPanel.ts'), join(root, 'webview-ui/src/jobPanel.css')],
+  outdir: join(root, 'dist/webview'),
+  entryNames: '[name]',
+  bundle: true,
+  platform: 'browser',
+  format: 'iife',
+  target: 'chrome120',
+  sourcemap: production ? false : 'linked',
+  minify: production,
+  logLevel: 'warning',
+  legalComments: 'none',
+  plugins: [zodEnglishOnly],
+};
+
 if (args.has('--watch')) {
-  const context = await esbuild.context(options);
-  await context.watch();
-  console.log('[build] watching src/ …');
+  for (const each of [options, webviewOptions]) await (await esbuild.context(each)).watch();
+  console.log('[build] watching src/ and webview-ui/ …');
 } else {
   const started = Date.now();
-  await esbuild.build(options);
+  await Promise.all([esbuild.build(options), esbuild.build(webviewOptions)]);
   const size = statSync(options.outfile).size;
-  console.log(`[build] dist/extension.js ${(size / 1024).toFixed(0)} KB in ${Date.now() - started} ms${production ? ' (production)' : ''}`);
+  const webview = statSync(join(root, 'dist/webview/jobPanel.js')).size;
+  console.log(`[build] dist/extension.js ${(size / 1024).toFixed(0)} KB, dist/webview/jobPanel.js ${(webview / 1024).toFixed(0)} KB in ${Date.now() - started} ms${production ? ' (production)' : ''}`);
 }

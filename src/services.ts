@@ -23,6 +23,19 @@ import { DatasetsModel, type DatasetNode } from './views/datasetsModel';
 import { DatasetsTreeProvider } from './views/datasetsTree';
 import { DEBUG_TYPE } from './core/launchConfig';
 import { DevSessions } from './debug/devSessions';
+import { JobPanels } from './panels/jobPanels';
+import type { PanelAction } from './panels/protocol';
+import type { TrainingJob } from './core/job';
+import { folderKey, parseObjectStoreUrl } from './core/dataset';
+
+/** The command each panel action runs, with a tree node so it asks as from the context menu. */
+const PANEL_ACTION_COMMANDS: Readonly<Record<PanelAction, string>> = {
+  stop: 'modelarts.jobs.stop',
+  copy: 'modelarts.jobs.copy',
+  delete: 'modelarts.jobs.delete',
+  saveAsAlgorithm: 'modelarts.jobs.saveAsAlgorithm',
+  showLogs: 'modelarts.jobs.showLogs',
+};
 import { DynamicLaunchConfigurationProvider, LaunchConfigurationProvider } from './debug/launchConfigurations';
 
 export interface Services {
@@ -48,6 +61,8 @@ export interface Services {
   readonly algorithmsView: vscode.TreeView<AlgorithmTreeNode>;
   /** Debug sessions of type `modelarts` and their dev containers. */
   readonly devSessions: DevSessions;
+  /** Job details panels (one per job). */
+  readonly jobPanels: JobPanels;
 }
 
 export function createServices(context: vscode.ExtensionContext): Services & vscode.Disposable {
@@ -107,6 +122,32 @@ export function createServices(context: vscode.ExtensionContext): Services & vsc
   const datasetsView = own(vscode.window.createTreeView('modelarts.datasets', { treeDataProvider: datasetsTree, showCollapseAll: true }));
   const jobLogs = own(new JobLogChannels(engine, context.workspaceState));
   const devSessions = own(new DevSessions(engine, log));
+  const jobPanels = own(
+    new JobPanels({
+      engine,
+      extensionUri: context.extensionUri,
+      log,
+      runAction: async (action, job) => vscode.commands.executeCommand(PANEL_ACTION_COMMANDS[action], jobsTree.nodeFor(job)),
+      reveal: (job, kind, name) => revealChannel(job, kind, name),
+      metricsPattern: () => currentSettings.metricsPattern || undefined,
+    }),
+  );
+  /** An output's folder, or an input's: its folder on this machine, or its place in the Datasets view. */
+  const revealChannel = async (job: TrainingJob, kind: 'input' | 'output', name: string): Promise<void> => {
+    if (kind === 'output') {
+      const folder = engine.outputLocation(job.metadata.id, name);
+      if (folder) await vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(folder));
+      else void vscode.window.showInformationMessage(`Output ${name} of ${job.metadata.name} is not on this machine.`);
+      return;
+    }
+    const url = job.algorithm.inputs.find((input) => input.name === name)?.remote.obs?.obs_url ?? '';
+    if (url.startsWith('/') || url.startsWith('file://')) {
+      await vscode.commands.executeCommand('revealFileInOS', url.startsWith('/') ? vscode.Uri.file(url) : vscode.Uri.parse(url));
+      return;
+    }
+    const { bucket, key } = parseObjectStoreUrl(url, `algorithm.inputs.${name}.remote.obs.obs_url`);
+    await datasetsView.reveal(datasets.containerNode(bucket, folderKey(key)), { select: true, focus: true, expand: true });
+  };
 
   // `when` clauses and welcome views follow the engine's reachability.
   let restored = false;
@@ -162,6 +203,7 @@ export function createServices(context: vscode.ExtensionContext): Services & vsc
     algorithmsTree,
     algorithmsView,
     devSessions,
+    jobPanels,
     dispose() {
       for (const item of disposables.splice(0).reverse()) item.dispose();
     },

@@ -20,6 +20,18 @@ const SETTINGS = {
     .string({ error: 'must be a flavor id such as modelarts.local.cpu.2u8g' })
     .regex(/^$|^[A-Za-z0-9._-]{1,128}$/, { error: 'must be a flavor id such as modelarts.local.cpu.2u8g, or empty' })
     .default(''),
+  'metrics.pattern': z
+    .string({ error: 'must be a regular expression with named groups, or empty' })
+    .max(1000, { error: 'must be at most 1000 characters' })
+    .refine((value) => {
+      try {
+        new RegExp(value);
+        return true;
+      } catch {
+        return false;
+      }
+    }, { error: 'must be a valid regular expression (JavaScript syntax) with named groups such as (?<loss>[0-9.]+), or empty' })
+    .default(''),
   'local.capacity.cpus': z.number({ error: 'must be a number of vCPUs' }).int({ error: 'must be a whole number' }).min(0, { error: 'must be 0 (the whole machine) or more' }).default(0),
   'local.capacity.memoryGib': z.number({ error: 'must be a number of GiB' }).int({ error: 'must be a whole number' }).min(0, { error: 'must be 0 (the whole machine) or more' }).default(0),
   'storage.kind': z.enum(['folder', 's3'], { error: 'must be "folder" (a local folder store) or "s3" (an S3-compatible store such as OBS)' }).default('folder'),
@@ -59,6 +71,8 @@ export interface Settings {
   /** What local jobs may use at once; undefined members mean the whole Docker machine. */
   readonly capacity: { readonly cpus?: number; readonly memoryGib?: number };
   readonly storage: StorageSettings;
+  /** A log-line pattern with named groups (`step` and metrics) for the metrics charts; empty: the built-in formats. */
+  readonly metricsPattern: string;
 }
 
 export function readSettings(): { settings: Settings; issues: FieldIssue[] } {
@@ -88,6 +102,7 @@ export function readSettings(): { settings: Settings; issues: FieldIssue[] } {
       dockerHost,
       showLogsOnCreate: read('jobs.showLogsOnCreate'),
       defaultFlavor: read('jobs.defaultFlavor'),
+      metricsPattern: read('metrics.pattern'),
       capacity,
       storage: readStorage(read, issues),
     },

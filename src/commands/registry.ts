@@ -18,6 +18,7 @@ import { openFullLog } from './openFullLog';
 import { revealOutput } from './revealOutput';
 import { saveJobAsAlgorithm } from './saveJobAsAlgorithm';
 import { showEvents } from './showEvents';
+import { showJobDetails } from './jobDetails';
 import { stopJob } from './stopJob';
 import {
   copyDatasetUrl,
@@ -51,6 +52,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   'modelarts.jobs.showLogs': showLogs,
   'modelarts.jobs.openFullLog': openFullLog,
   'modelarts.jobs.showEvents': showEvents,
+  'modelarts.jobs.showDetails': showJobDetails,
   'modelarts.jobs.revealOutput': revealOutput,
   'modelarts.jobs.refresh': refreshJobs,
   'modelarts.jobs.filter': filterJobs,

@@ -85,6 +85,15 @@ export function bootCommand(algorithm: TrainingJob['algorithm'], interpreter = P
   return [interpreter, containerBootFile(algorithm.code_dir, algorithm.boot_file), ...bootArguments(algorithm)];
 }
 
+/** A task's command: a preset engine runs the boot file; a custom image runs its command with the same flags appended. */
+export function taskCommand(algorithm: TrainingJob['algorithm']): string[] {
+  if (algorithm.command !== undefined) {
+    // `"$@"` appends the input, output and hyperparameter flags to the (last) command, as ModelArts does.
+    return ['/bin/sh', '-c', `${algorithm.command} "$@"`, 'sh', ...bootArguments(algorithm)];
+  }
+  return bootCommand(algorithm);
+}
+
 export interface TaskPlacement {
   readonly jobId: string;
   readonly task: string;

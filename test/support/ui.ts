@@ -1,7 +1,7 @@
 /** Playwright steps shared by the UI suites (VS Code in code-server, driven like a person would). */
 import * as path from 'node:path';
 import type { Locator, Page } from 'playwright-core';
-import { CodeServer, REPO_ROOT, openBrowser, type BrowserSession, type CodeServerOptions } from './codeServer';
+import { CodeServer, REPO_ROOT, openBrowser, screenshot, type BrowserSession, type CodeServerOptions } from './codeServer';
 
 export const DIGITS = path.join(REPO_ROOT, 'examples', 'digits');
 
@@ -97,4 +97,34 @@ export async function contextMenuEntries(page: Page, row: Locator): Promise<stri
   await page.keyboard.press('Escape');
   await menu.waitFor({ state: 'hidden', timeout: 5000 });
   return labels;
+}
+
+/** Creates a digits job through the wizard with these hyperparameters and name. */
+export async function createDigitsJob(page: Page, parameters: string, name: string): Promise<void> {
+  await runCommand(page, 'ModelArts: Create Training Job');
+  const answers: Array<[step: string, value?: string]> = [
+    ['code folder or algorithm'],
+    ['flavor'],
+    ['node count'],
+    ['hyperparameters', parameters],
+    ['inputs'],
+    ['outputs'],
+    ['name', name],
+    ['review'],
+  ];
+  for (const [step, value] of answers) {
+    const box = await quickInput(page, step);
+    if (value !== undefined) await box.locator('input').fill(value);
+    await page.keyboard.press('Enter');
+  }
+}
+
+/** Types `answer` into the confirmation box titled `title` and accepts it. */
+export async function confirm(page: Page, title: string, answer: string, shot: string): Promise<void> {
+  const box = await quickInput(page, title);
+  await box.locator('input').fill(answer.toLowerCase());
+  await box.locator('.quick-input-message', { hasText: `Type ${answer}` }).waitFor();
+  await box.locator('input').fill(answer);
+  await screenshot(page, shot);
+  await page.keyboard.press('Enter');
 }

@@ -7,37 +7,7 @@
 import * as assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { screenshot } from '../support/codeServer';
-import { contextMenu, contextMenuEntries, openWorkbench, quickInput, runCommand, treeRow, waitForOutput, type Workbench } from '../support/ui';
-
-/** Creates a digits job through the wizard with these hyperparameters and name. */
-async function createDigitsJob(page: Page, parameters: string, name: string): Promise<void> {
-  await runCommand(page, 'ModelArts: Create Training Job');
-  const answers: Array<[step: string, value?: string]> = [
-    ['code folder or algorithm'],
-    ['flavor'],
-    ['node count'],
-    ['hyperparameters', parameters],
-    ['inputs'],
-    ['outputs'],
-    ['name', name],
-    ['review'],
-  ];
-  for (const [step, value] of answers) {
-    const box = await quickInput(page, step);
-    if (value !== undefined) await box.locator('input').fill(value);
-    await page.keyboard.press('Enter');
-  }
-}
-
-/** Types `answer` into the confirmation box titled `title` and accepts it. */
-async function confirm(page: Page, title: string, answer: string, shot: string): Promise<void> {
-  const box = await quickInput(page, title);
-  await box.locator('input').fill(answer.toLowerCase());
-  await box.locator('.quick-input-message', { hasText: `Type ${answer}` }).waitFor();
-  await box.locator('input').fill(answer);
-  await screenshot(page, shot);
-  await page.keyboard.press('Enter');
-}
+import { confirm, contextMenu, contextMenuEntries, createDigitsJob, openWorkbench, quickInput, runCommand, treeRow, waitForOutput, type Workbench } from '../support/ui';
 
 describe('The training job workflow in the VS Code window', function () {
   let workbench: Workbench | undefined;

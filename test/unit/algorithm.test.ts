@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { algorithmRequestFromJob, parseAlgorithmCreateRequest } from '../../src/core/algorithm';
 import { InvalidInputError } from '../../src/core/errors';
 import { RETRY_ANNOTATION, parseJobCreateRequest, retryLimit, toCreateRequest, type TrainingJob } from '../../src/core/job';
-import { taskCommand } from '../../src/engine/local/containerSpec';
+import { taskCommand } from '../../src/core/contract';
 
 const job: TrainingJob = {
   kind: 'job',

@@ -6,10 +6,9 @@ import type Docker from 'dockerode';
 import {
   MA_USER_GID,
   MA_USER_UID,
-  bootArguments,
-  bootCommand,
   containerEnvironment,
   containerWorkingDir,
+  taskCommand,
   taskHostName,
 } from '../../core/contract';
 import type { Flavor } from '../../core/flavors';
@@ -26,15 +25,6 @@ export interface TaskContainer {
   readonly task: string;
   readonly index: number;
   readonly storeId: string;
-}
-
-/** The task's command: a preset engine runs the boot file; a custom image runs its command with the same flags appended. */
-export function taskCommand(algorithm: TrainingJob['algorithm']): string[] {
-  if (algorithm.command !== undefined) {
-    // `"$@"` appends the input, output and hyperparameter flags to the (last) command, as ModelArts does.
-    return ['/bin/sh', '-c', `${algorithm.command} "$@"`, 'sh', ...bootArguments(algorithm)];
-  }
-  return bootCommand(algorithm);
 }
 
 export function taskContainerSpec({ job, local, flavor, task, index, storeId }: TaskContainer): Docker.ContainerCreateOptions {

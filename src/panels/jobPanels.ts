@@ -1,0 +1,223 @@
+/**
+ * Job details panels: one webview panel per job (opening it again reveals it), with the overview,
+ * events and metrics, updated live from the engine's events and restored after a window reload.
+ * The host waits for the webview's `ready` before it posts, checks every message with zod, and
+ * serves the bundle from dist/webview only, under a strict CSP with a nonce.
+ */
+import { randomBytes } from 'node:crypto';
+import * as vscode from 'vscode';
+import { taskCommand } from '../core/contract';
+import { errorMessage } from '../core/errors';
+import type { TrainingJob } from '../core/job';
+import type { JobEvent } from '../core/jobEvent';
+import { isActionAllowed } from '../core/lifecycle';
+import type { TrainingEngine } from '../engine/trainingEngine';
+import { JOB_PANEL_VIEW_TYPE, PANEL_ACTIONS, panelStateSchema, webviewMessageSchema, type HostMessage, type PanelAction } from './protocol';
+import { JobMetrics } from './jobMetrics';
+
+export interface JobPanelHost {
+  readonly engine: TrainingEngine;
+  readonly extensionUri: vscode.Uri;
+  readonly log: vscode.LogOutputChannel;
+  /** Runs a panel action as the tree's context menu would (with its confirmations). */
+  readonly runAction: (action: PanelAction, job: TrainingJob) => Promise<unknown>;
+  /** Reveals an input or output of the job (Datasets view or the file system). */
+  readonly reveal: (job: TrainingJob, kind: 'input' | 'output', name: string) => Promise<unknown>;
+  /** The metrics line pattern setting, read when a panel opens. */
+  readonly metricsPattern: () => string | undefined;
+}
+
+export class JobPanels implements vscode.WebviewPanelSerializer, vscode.Disposable {
+  private readonly panels = new Map<string, JobPanel>();
+  private readonly registration: vscode.Disposable;
+
+  constructor(private readonly host: JobPanelHost) {
+    this.registration = vscode.window.registerWebviewPanelSerializer(JOB_PANEL_VIEW_TYPE, this);
+  }
+
+  /** Opens the job's panel, or reveals it when it is open. */
+  async show(job: TrainingJob): Promise<vscode.WebviewPanel> {
+    const open = this.panels.get(job.metadata.id);
+    if (open) {
+      open.panel.reveal();
+      return open.panel;
+    }
+    const panel = vscode.window.createWebviewPanel(JOB_PANEL_VIEW_TYPE, panelTitle(job), vscode.ViewColumn.Active, this.options());
+    this.attach(panel, job.metadata.id);
+    return panel;
+  }
+
+  /** The open panel of a job, if any (for tests and commands). */
+  panelOf(jobId: string): vscode.WebviewPanel | undefined {
+    return this.panels.get(jobId)?.panel;
+  }
+
+  async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: unknown): Promise<void> {
+    const parsed = panelStateSchema.safeParse(state);
+    if (!parsed.success) {
+      this.host.log.warn('A job panel could not be restored: its saved state names no job');
+      panel.dispose();
+      return;
+    }
+    panel.webview.options = this.options();
+    this.attach(panel, parsed.data.jobId);
+  }
+
+  private options(): vscode.WebviewPanelOptions & vscode.WebviewOptions {
+    return { enableScripts: true, retainContextWhenHidden: false, enableFindWidget: true, localResourceRoots: [vscode.Uri.joinPath(this.host.extensionUri, 'dist', 'webview')] };
+  }
+
+  private attach(panel: vscode.WebviewPanel, jobId: string): void {
+    const jobPanel = new JobPanel(panel, jobId, this.host, () => this.panels.delete(jobId));
+    this.panels.set(jobId, jobPanel);
+  }
+
+  dispose(): void {
+    this.registration.dispose();
+    for (const panel of [...this.panels.values()]) panel.panel.dispose();
+  }
+}
+
+function panelTitle(job: TrainingJob): string {
+  return `Job: ${job.metadata.name}`;
+}
+
+class JobPanel {
+  private readonly disposables: vscode.Disposable[] = [];
+  private ready = false;
+  private job: TrainingJob | undefined;
+  private readonly metrics: JobMetrics;
+  private pendingEvents: JobEvent[] = [];
+  private flushTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly panel: vscode.WebviewPanel,
+    private readonly jobId: string,
+    private readonly host: JobPanelHost,
+    private readonly forget: () => void,
+  ) {
+    panel.iconPath = vscode.Uri.joinPath(host.extensionUri, 'media', 'modelarts.svg');
+    panel.webview.html = this.html();
+    this.metrics = new JobMetrics(host.engine, jobId, host.metricsPattern(), (message) => this.post(message), host.log);
+    this.disposables.push(
+      this.metrics,
+      panel.webview.onDidReceiveMessage((message: unknown) => void this.receive(message)),
+      panel.onDidDispose(() => this.dispose()),
+      host.engine.onDidChangeJob((change) => {
+        if (change.job.metadata.id !== jobId) return;
+        if (change.kind === 'deleted') {
+          this.post({ type: 'removed' });
+          return;
+        }
+        this.job = change.job;
+        this.postJob();
+      }),
+      host.engine.onDidAddEvent(({ jobId: id, event }) => {
+        if (id !== jobId || !this.ready) return;
+        // Events come in bursts (a phase change brings several): one message per burst.
+        this.pendingEvents.push(event);
+        this.flushTimer ??= setTimeout(() => this.flushEvents(), 50);
+      }),
+    );
+  }
+
+  private async receive(raw: unknown): Promise<void> {
+    const parsed = webviewMessageSchema.safeParse(raw);
+    if (!parsed.success) {
+      this.host.log.warn(`Job panel ${this.jobId}: ignoring a malformed message: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'message'}: ${i.message}`).join('; ')}`);
+      return;
+    }
+    const message = parsed.data;
+    try {
+      switch (message.type) {
+        case 'ready':
+          await this.sendAll();
+          break;
+        case 'action': {
+          const job = this.job ?? (await this.host.engine.getJob(this.jobId));
+          if (job) await this.host.runAction(message.action, job);
+          break;
+        }
+        case 'reveal': {
+          const job = this.job;
+          if (job) await this.host.reveal(job, message.kind, message.name);
+          break;
+        }
+      }
+    } catch (error) {
+      void vscode.window.showErrorMessage(errorMessage(error));
+    }
+  }
+
+  /** Everything, after the webview said it is ready (again after it was hidden and shown). */
+  private async sendAll(): Promise<void> {
+    this.ready = true;
+    const job = await this.host.engine.getJob(this.jobId);
+    if (!job) {
+      this.post({ type: 'removed' });
+      return;
+    }
+    this.job = job;
+    this.postJob();
+    this.pendingEvents = [];
+    this.post({ type: 'events', events: await this.host.engine.listEvents(this.jobId), reset: true });
+    this.metrics.start();
+  }
+
+  private flushEvents(): void {
+    this.flushTimer = undefined;
+    const events = this.pendingEvents.splice(0);
+    if (events.length) this.post({ type: 'events', events, reset: false });
+  }
+
+  private postJob(): void {
+    const job = this.job;
+    if (!job || !this.ready) return;
+    this.panel.title = panelTitle(job);
+    this.post({
+      type: 'job',
+      job,
+      command: taskCommand(job.algorithm),
+      engine: this.host.engine.displayName,
+      actions: PANEL_ACTIONS.filter((action) => isActionAllowed(action, job.status.phase)),
+    });
+  }
+
+  private post(message: HostMessage): void {
+    if (!this.ready) return;
+    void this.panel.webview.postMessage(message);
+  }
+
+  private html(): string {
+    const webview = this.panel.webview;
+    const nonce = randomBytes(16).toString('base64');
+    const asset = (file: string) => webview.asWebviewUri(vscode.Uri.joinPath(this.host.extensionUri, 'dist', 'webview', file));
+    const csp = [
+      "default-src 'none'",
+      `img-src ${webview.cspSource} data:`,
+      `style-src ${webview.cspSource} 'nonce-${nonce}'`,
+      `font-src ${webview.cspSource}`,
+      `script-src 'nonce-${nonce}'`,
+    ].join('; ');
+    return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" nonce="${nonce}" href="${asset('jobPanel.css').toString()}">
+<title>Training job</title>
+</head>
+<body>
+<main id="app" data-job-id="${encodeURIComponent(this.jobId)}"></main>
+<script nonce="${nonce}" src="${asset('jobPanel.js').toString()}"></script>
+</body>
+</html>`;
+  }
+
+  private dispose(): void {
+    clearTimeout(this.flushTimer);
+    this.forget();
+    for (const disposable of this.disposables.splice(0)) disposable.dispose();
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * The message protocol between a job panel's host (src/panels) and its webview (webview-ui):
+ * imported by both sides, every message checked with zod on arrival. The webview keeps only UI
+ * state (tab, filters) in setState; the job, its events and metrics always come from the host.
+ */
+import { z } from 'zod';
+import { trainingJobSchema } from '../core/job';
+import { jobEventSchema } from '../core/jobEvent';
+import { type JOB_ACTIONS } from '../core/lifecycle';
+
+export const JOB_PANEL_VIEW_TYPE = 'modelarts.jobDetails';
+
+/** Actions a panel offers; the host allows each only in the phases ModelArts does. */
+export const PANEL_ACTIONS = ['stop', 'copy', 'delete', 'saveAsAlgorithm', 'showLogs'] as const satisfies ReadonlyArray<(typeof JOB_ACTIONS)[number]>;
+export type PanelAction = (typeof PANEL_ACTIONS)[number];
+
+export const metricSeriesSchema = z.object({
+  metric: z.string(),
+  steps: z.array(z.number()),
+  values: z.array(z.number()),
+});
+export type MetricSeriesMessage = z.output<typeof metricSeriesSchema>;
+
+export const resourceSeriesSchema = z.object({
+  task: z.string(),
+  times: z.array(z.number()),
+  cpuPercent: z.array(z.number()),
+  memoryBytes: z.array(z.number()),
+});
+
+/** Host → webview. */
+export const hostMessageSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('job'),
+    job: trainingJobSchema,
+    /** The exact command line of worker-0. */
+    command: z.array(z.string()),
+    engine: z.string(),
+    actions: z.array(z.enum(PANEL_ACTIONS)),
+  }),
+  /** Events oldest first; `reset` replaces what the webview has. */
+  z.object({ type: z.literal('events'), events: z.array(jobEventSchema), reset: z.boolean() }),
+  z.object({ type: z.literal('metrics'), series: z.array(metricSeriesSchema), resources: z.array(resourceSeriesSchema), reset: z.boolean() }),
+  /** The job was deleted while the panel was open. */
+  z.object({ type: z.literal('removed') }),
+]);
+export type HostMessage = z.output<typeof hostMessageSchema>;
+
+/** Webview → host. */
+export const webviewMessageSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('ready') }),
+  z.object({ type: z.literal('action'), action: z.enum(PANEL_ACTIONS) }),
+  z.object({ type: z.literal('reveal'), kind: z.enum(['input', 'output']), name: z.string().min(1).max(64) }),
+]);
+export type WebviewMessage = z.output<typeof webviewMessageSchema>;
+
+/** What the webview keeps across hiding and reloads (setState); the serializer reads `jobId`. */
+export const panelStateSchema = z.object({
+  jobId: z.string().min(1),
+  tab: z.enum(['overview', 'events', 'metrics']).default('overview'),
+  eventLevel: z.enum(['all', 'Info', 'Warning', 'Error']).default('all'),
+  eventText: z.string().max(200).default(''),
+});
+export type PanelState = z.output<typeof panelStateSchema>;
