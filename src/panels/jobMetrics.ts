@@ -11,6 +11,8 @@ import type { TrainingEngine } from '../engine/trainingEngine';
 import type { HostMessage } from './protocol';
 
 const POST_EVERY_MS = 250;
+/** Lines of the log the overview shows. */
+const TAIL_LINES = 12;
 
 type ResourceSeries = Extract<HostMessage, { type: 'metrics' }>['resources'][number];
 
@@ -19,6 +21,8 @@ export class JobMetrics implements vscode.Disposable {
   private readonly resources = new Map<string, ResourceSeries>();
   /** Points of each metric and samples of each task already posted since the last reset. */
   private readonly sent = new Map<string, number>();
+  private tail: string[] = [];
+  private tailChanged = false;
   private following: AbortController | undefined;
   private timer: NodeJS.Timeout | undefined;
   private unsubscribe: vscode.Disposable | undefined;
@@ -45,6 +49,7 @@ export class JobMetrics implements vscode.Disposable {
   start(): void {
     this.sent.clear();
     this.post({ type: 'metrics', series: this.series.series(), resources: [...this.resources.values()], reset: true });
+    if (this.tail.length) this.post({ type: 'logTail', lines: this.tail });
     this.markAllSent();
     if (this.following) return;
     this.following = new AbortController();
@@ -59,6 +64,8 @@ export class JobMetrics implements vscode.Disposable {
           const points = this.parse(line);
           if (points.length) this.series.add(points);
         }
+        this.tail = this.tail.concat(lines.slice(-TAIL_LINES)).slice(-TAIL_LINES);
+        this.tailChanged = true;
         this.schedule();
       }
     } catch (error) {
@@ -122,6 +129,10 @@ export class JobMetrics implements vscode.Disposable {
     }
     this.markAllSent();
     if (series.length || resources.length) this.post({ type: 'metrics', series, resources, reset: false });
+    if (this.tailChanged) {
+      this.tailChanged = false;
+      this.post({ type: 'logTail', lines: this.tail });
+    }
   }
 
   private markAllSent(): void {

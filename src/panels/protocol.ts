@@ -41,6 +41,8 @@ export const hostMessageSchema = z.discriminatedUnion('type', [
   /** Events oldest first; `reset` replaces what the webview has. */
   z.object({ type: z.literal('events'), events: z.array(jobEventSchema), reset: z.boolean() }),
   z.object({ type: z.literal('metrics'), series: z.array(metricSeriesSchema), resources: z.array(resourceSeriesSchema), reset: z.boolean() }),
+  /** The last lines of worker-0's log (the whole tail each time). */
+  z.object({ type: z.literal('logTail'), lines: z.array(z.string()) }),
   /** The job was deleted while the panel was open. */
   z.object({ type: z.literal('removed') }),
 ]);

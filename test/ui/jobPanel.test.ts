@@ -4,6 +4,9 @@
  * level, and the panel restored after a window reload. Screenshots land in out/test-results/screenshots.
  */
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import type { FrameLocator, Page } from 'playwright-core';
 import { screenshot } from '../support/codeServer';
 import { confirm, contextMenu, createDigitsJob, openWorkbench, runCommand, treeRow, type Workbench } from '../support/ui';
@@ -92,5 +95,63 @@ describe('The job details panel in the VS Code window', function () {
     // The tab and the filter were UI state, kept with setState.
     await view.locator('.summary').waitFor({ timeout: 10_000 });
     await screenshot(page, '35-panel-after-reload');
+  });
+});
+
+describe('The job details panel with hostile text', function () {
+  const PAYLOAD = '<img src=x onerror=alert(1)>';
+  let workbench: Workbench | undefined;
+  let page: Page;
+  let folder: string;
+  const dialogs: string[] = [];
+
+  before(async function () {
+    // A workspace with a job spec whose description, hyperparameter and log carry markup.
+    folder = fs.mkdtempSync(path.join(os.tmpdir(), 'modelarts-xss-'));
+    fs.writeFileSync(path.join(folder, 'xss.py'), `print(${JSON.stringify(PAYLOAD)})\nprint("epoch 1 loss 0.5")\n`);
+    fs.writeFileSync(
+      path.join(folder, 'xss.job.json'),
+      JSON.stringify({
+        kind: 'job',
+        metadata: { name: 'xss', description: PAYLOAD },
+        algorithm: { code_dir: '.', boot_file: 'xss.py', engine: { engine_name: 'PyTorch', engine_version: '1.13-cpu' }, parameters: [{ name: 'note', value: PAYLOAD }] },
+        spec: { resource: { flavor_id: 'modelarts.local.cpu.1u2g' } },
+      }, null, 2),
+    );
+    workbench = await openWorkbench({}, folder);
+    page = workbench.page;
+    page.on('dialog', (dialog) => {
+      dialogs.push(dialog.message());
+      void dialog.dismiss();
+    });
+    await page.locator('.activitybar a.action-label[aria-label^="ModelArts"]').waitFor({ timeout: 60_000 });
+  });
+
+  after(async function () {
+    await workbench?.close();
+    fs.rmSync(folder, { recursive: true, force: true });
+  });
+
+  it('shows a description, a hyperparameter and a log line holding <img onerror> as text, and runs no script', async function () {
+    await page.keyboard.press('Control+P');
+    await page.locator('.quick-input-widget input').fill('xss.job.json');
+    await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'xss.job.json' }).first().click();
+    await page.locator('.editor-group-container .tab.active', { hasText: 'xss.job.json' }).waitFor();
+    await runCommand(page, 'ModelArts: Create Training Job from This Spec');
+    await page.locator('.activitybar a.action-label[aria-label^="ModelArts"]').click();
+    const row = treeRow(page, 'Training job xss, Completed');
+    await row.waitFor({ timeout: 120_000 });
+    await contextMenu(page, row, 'Show Job Details');
+    const view = webview(page);
+    await view.locator('h1', { hasText: 'xss' }).waitFor({ timeout: 30_000 });
+    assert.equal(await view.locator('.description').innerText(), PAYLOAD, 'the description is shown as text');
+    await view.locator('vscode-data-grid-cell', { hasText: PAYLOAD }).first().waitFor();
+    await view.locator('.log-tail', { hasText: PAYLOAD }).waitFor({ timeout: 30_000 });
+    assert.equal(await view.locator('img').count(), 0, 'no <img> element was made from the text');
+    await view.locator('vscode-panel-tab', { hasText: 'Metrics' }).click();
+    await view.locator('figure.chart', { hasText: 'loss' }).waitFor({ timeout: 30_000 });
+    await view.locator('vscode-panel-tab', { hasText: 'Overview' }).click();
+    await screenshot(page, '36-panel-hostile-text');
+    assert.deepEqual(dialogs, [], 'no alert ran');
   });
 });

@@ -49,6 +49,7 @@ const metricsView = el('section', 'metrics');
 const trainingCharts = el('div', 'charts');
 const resourceCharts = el('div', 'charts');
 const removed = el('p', 'removed');
+const logTail = el('pre', 'log-tail');
 
 function saveState(change: Partial<PanelState>): void {
   state = { ...state, ...change };
@@ -177,6 +178,8 @@ function renderOverview(): void {
           'Runs',
         )
       : undefined,
+    el('h2', undefined, 'Recent log (worker-0)'),
+    logTail,
     Object.keys(metadata.annotations).length ? el('h2', undefined, 'Annotations') : undefined,
     Object.keys(metadata.annotations).length
       ? grid([{ title: 'Key', width: '1fr' }, { title: 'Value', width: '2fr' }], Object.entries(metadata.annotations), 'Annotations')
@@ -323,6 +326,9 @@ function receive(message: HostMessage): void {
         );
       }
       renderMetrics();
+      break;
+    case 'logTail':
+      logTail.textContent = message.lines.join('\n');
       break;
     case 'removed':
       removed.textContent = 'This training job was deleted.';
