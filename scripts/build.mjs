@@ -89,7 +89,7 @@ const options = {
 
 // The webview front end, bundled on its own for the browser: script and stylesheet per panel.
 const webviewOptions = {
-  entryPoints: [join(root, 'webview-ui/src/jobPanel.ts'), join(root, 'webview-ui/src/jobPanel.css')],
+  entryPoints: [join(root, 'webview-ui/src/jobPanel.ts'), join(root, 'webview-ui/src/comparePanel.ts'), join(root, 'webview-ui/src/jobPanel.css')],
   outdir: join(root, 'dist/webview'),
   entryNames: '[name]',
   bundle: true,

@@ -24,6 +24,7 @@ import { DatasetsTreeProvider } from './views/datasetsTree';
 import { DEBUG_TYPE } from './core/launchConfig';
 import { DevSessions } from './debug/devSessions';
 import { JobPanels } from './panels/jobPanels';
+import { ComparePanels } from './panels/comparePanel';
 import type { PanelAction } from './panels/protocol';
 import type { TrainingJob } from './core/job';
 import { folderKey, parseObjectStoreUrl } from './core/dataset';
@@ -63,6 +64,8 @@ export interface Services {
   readonly devSessions: DevSessions;
   /** Job details panels (one per job). */
   readonly jobPanels: JobPanels;
+  /** The panel overlaying several jobs' metrics. */
+  readonly comparePanels: ComparePanels;
 }
 
 export function createServices(context: vscode.ExtensionContext): Services & vscode.Disposable {
@@ -99,7 +102,7 @@ export function createServices(context: vscode.ExtensionContext): Services & vsc
   );
   const jobs = own(new JobsModel(engine, log));
   const jobsTree = own(new JobsTreeProvider(jobs, engine));
-  const jobsView = own(vscode.window.createTreeView('modelarts.jobs', { treeDataProvider: jobsTree, showCollapseAll: true }));
+  const jobsView = own(vscode.window.createTreeView('modelarts.jobs', { treeDataProvider: jobsTree, showCollapseAll: true, canSelectMany: true }));
   own(jobsView.onDidChangeVisibility((e) => jobsTree.setVisible(e.visible)));
   jobsTree.setVisible(jobsView.visible);
   own(
@@ -132,6 +135,7 @@ export function createServices(context: vscode.ExtensionContext): Services & vsc
       metricsPattern: () => currentSettings.metricsPattern || undefined,
     }),
   );
+  const comparePanels = own(new ComparePanels({ engine, extensionUri: context.extensionUri, log, metricsPattern: () => currentSettings.metricsPattern || undefined }));
   /** An output's folder, or an input's: its folder on this machine, or its place in the Datasets view. */
   const revealChannel = async (job: TrainingJob, kind: 'input' | 'output', name: string): Promise<void> => {
     if (kind === 'output') {
@@ -204,6 +208,7 @@ export function createServices(context: vscode.ExtensionContext): Services & vsc
     algorithmsView,
     devSessions,
     jobPanels,
+    comparePanels,
     dispose() {
       for (const item of disposables.splice(0).reverse()) item.dispose();
     },

@@ -203,8 +203,10 @@ export async function run(): Promise<void> {
     const api = await activateApi();
     result.activationMs = performance.now() - activationStarted;
     result.fixture = await checkFixture(api, config.jobs);
+    const readyAt = wallNow();
     progress('ready', { fixture: result.fixture, activationMs: result.activationMs });
     await waitForFile(`${config.progressFile}.ack-idle`, ACK_TIMEOUT_MS); // the launcher samples the idle renderer first
+    result.idle = samplers.summary(readyAt, wallNow());
 
     for (const [index, step] of config.steps.entries()) {
       const fixture = config.jobs[step.job];
@@ -239,7 +241,6 @@ export async function run(): Promise<void> {
     throw error;
   } finally {
     samplers.stop();
-    result.idleLag = samplers.summary(0, Number.POSITIVE_INFINITY).lagP99Ms;
     fs.writeFileSync(config.resultFile, JSON.stringify(result, null, 2));
     progress('done');
   }

@@ -18,7 +18,7 @@ import { openFullLog } from './openFullLog';
 import { revealOutput } from './revealOutput';
 import { saveJobAsAlgorithm } from './saveJobAsAlgorithm';
 import { showEvents } from './showEvents';
-import { showJobDetails } from './jobDetails';
+import { compareMetrics, showJobDetails } from './jobDetails';
 import { stopJob } from './stopJob';
 import {
   copyDatasetUrl,
@@ -53,6 +53,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   'modelarts.jobs.openFullLog': openFullLog,
   'modelarts.jobs.showEvents': showEvents,
   'modelarts.jobs.showDetails': showJobDetails,
+  'modelarts.jobs.compareMetrics': compareMetrics,
   'modelarts.jobs.revealOutput': revealOutput,
   'modelarts.jobs.refresh': refreshJobs,
   'modelarts.jobs.filter': filterJobs,

@@ -64,3 +64,20 @@ export const panelStateSchema = z.object({
   eventText: z.string().max(200).default(''),
 });
 export type PanelState = z.output<typeof panelStateSchema>;
+
+// ---- The compare panel: several jobs' metrics overlaid ----------------------------------------
+
+export const COMPARE_PANEL_VIEW_TYPE = 'modelarts.compareMetrics';
+
+/** Host → compare webview. */
+export const compareHostMessageSchema = z.discriminatedUnion('type', [
+  /** The jobs compared, in order (their colours follow it). */
+  z.object({ type: z.literal('jobs'), jobs: z.array(z.object({ id: z.string(), name: z.string(), phase: z.string() })) }),
+  z.object({ type: z.literal('jobMetrics'), jobId: z.string(), series: z.array(metricSeriesSchema), reset: z.boolean() }),
+]);
+export type CompareHostMessage = z.output<typeof compareHostMessageSchema>;
+
+/** Compare webview → host. */
+export const compareWebviewMessageSchema = z.discriminatedUnion('type', [z.object({ type: z.literal('ready') })]);
+
+export const compareStateSchema = z.object({ jobIds: z.array(z.string().min(1)).min(2).max(10) });

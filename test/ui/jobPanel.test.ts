@@ -96,6 +96,27 @@ describe('The job details panel in the VS Code window', function () {
     await view.locator('.summary').waitFor({ timeout: 10_000 });
     await screenshot(page, '35-panel-after-reload');
   });
+
+  it('compares two jobs\' metrics in one chart per metric', async function () {
+    await createDigitsJob(page, 'epochs=15 lr=0.05', 'panel-short');
+    const short = treeRow(page, 'Training job panel-short, Completed');
+    await short.waitFor({ timeout: 120_000 });
+    const live = treeRow(page, 'Training job panel-live,');
+    await live.click();
+    await short.click({ modifiers: ['Control'] });
+    await contextMenu(page, short, 'Compare Metrics');
+    const view = webview(page);
+    await view.locator('h1', { hasText: 'Compare Metrics' }).waitFor({ timeout: 30_000 });
+    await view.locator('.compare-job', { hasText: 'panel-live' }).waitFor();
+    await view.locator('.compare-job', { hasText: 'panel-short' }).waitFor();
+    const loss = view.locator('figure.chart', { hasText: 'loss' }).first();
+    await loss.waitFor({ timeout: 30_000 });
+    // uPlot's legend lists one line per job.
+    await loss.locator('.u-legend .u-series', { hasText: 'panel-live' }).waitFor();
+    await loss.locator('.u-legend .u-series', { hasText: 'panel-short' }).waitFor();
+    await page.waitForTimeout(500);
+    await screenshot(page, '37-compare-metrics');
+  });
 });
 
 describe('The job details panel with hostile text', function () {

@@ -3,10 +3,10 @@
  * from the host's messages (checked with the shared zod protocol). Only UI state (tab, event
  * filters) is kept with setState; the data always comes from the host.
  */
-import uPlot from 'uplot';
 import { hostMessageSchema, panelStateSchema, type HostMessage, type PanelAction, type PanelState } from '../../src/panels/protocol';
 import type { TrainingJob } from '../../src/core/job';
 import type { JobEvent } from '../../src/core/jobEvent';
+import { Charts, chartColor } from './charts';
 import { append, badge, button, dropdown, el, fields, grid, tabs, textField } from './components';
 
 interface VsCodeApi {
@@ -37,7 +37,7 @@ let events: JobEvent[] = [];
 let eventsShown = EVENTS_PAGE;
 const metricSeries = new Map<string, { steps: number[]; values: number[] }>();
 const resourceSeries = new Map<string, { times: number[]; cpuPercent: number[]; memoryBytes: number[] }>();
-const charts = new Map<string, uPlot>();
+const charts = new Charts();
 
 // The parts of the page, built once and refilled.
 const header = el('header', 'job-header');
@@ -235,47 +235,7 @@ function renderEvents(): void {
 
 // ---- Metrics --------------------------------------------------------------------------------
 
-function cssVar(name: string, fallback: string): string {
-  return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || fallback;
-}
-
-function chartColors(): string[] {
-  return ['--vscode-charts-blue', '--vscode-charts-orange', '--vscode-charts-green', '--vscode-charts-purple', '--vscode-charts-red', '--vscode-charts-yellow'].map((name, i) =>
-    cssVar(name, ['#3794ff', '#d18616', '#89d185', '#b180d7', '#f14c4c', '#cca700'][i] as string),
-  );
-}
-
-function chartFor(into: HTMLElement, key: string, title: string, xLabel: string, time: boolean, data: uPlot.AlignedData, color: string): void {
-  const existing = charts.get(key);
-  if (existing) {
-    existing.setData(data);
-    return;
-  }
-  const box = el('figure', 'chart');
-  box.setAttribute('aria-label', title);
-  const caption = el('figcaption', undefined, title);
-  box.appendChild(caption);
-  into.appendChild(box);
-  const foreground = cssVar('--vscode-foreground', '#ccc');
-  const gridColor = cssVar('--vscode-editorWidget-border', 'rgba(128,128,128,0.3)');
-  const axis = { stroke: foreground, grid: { stroke: gridColor, width: 1 }, ticks: { stroke: gridColor } };
-  const chart = new uPlot(
-    {
-      width: Math.max(300, Math.min(Math.floor((document.body.clientWidth - 64) / 2), 640)),
-      height: 220,
-      scales: { x: { time } },
-      axes: [{ ...axis, label: xLabel }, axis],
-      series: [{ label: xLabel }, { label: title, stroke: color, width: 2, points: { show: false } }],
-      legend: { show: true },
-    },
-    data,
-    box,
-  );
-  charts.set(key, chart);
-}
-
 function renderMetrics(): void {
-  const colors = chartColors();
   if (!metricSeries.size && !trainingCharts.querySelector('.empty')) {
     trainingCharts.appendChild(el('p', 'empty', 'None yet: log lines such as "epoch 3 loss 0.41 acc 0.88", "loss=0.41" or JSON lines become charts (the setting modelarts.metrics.pattern reads other formats).'));
   }
@@ -284,12 +244,13 @@ function renderMetrics(): void {
   if (resourceSeries.size) resourceCharts.querySelector('.empty')?.remove();
   let index = 0;
   for (const [metric, series] of metricSeries) {
-    chartFor(trainingCharts, `m:${metric}`, metric, 'step', false, [series.steps, series.values], colors[index++ % colors.length] as string);
+    charts.draw(trainingCharts, `m:${metric}`, { title: metric, xLabel: 'step', time: false, lines: [{ label: metric, color: chartColor(index++) }] }, [series.steps, series.values]);
   }
   for (const [task, series] of resourceSeries) {
     const times = series.times.map((t) => t / 1000);
-    chartFor(resourceCharts, `cpu:${task}`, `CPU % (${task})`, 'time', true, [times, series.cpuPercent], colors[4] as string);
-    chartFor(resourceCharts, `mem:${task}`, `Memory MiB (${task})`, 'time', true, [times, series.memoryBytes.map((b) => b / 1048576)], colors[2] as string);
+    charts.draw(resourceCharts, `cpu:${task}`, { title: `CPU % (${task})`, xLabel: 'time', time: true, lines: [{ label: 'CPU %', color: chartColor(4) }] }, [times, series.cpuPercent]);
+    const memory = series.memoryBytes.map((b) => b / 1048576);
+    charts.draw(resourceCharts, `mem:${task}`, { title: `Memory MiB (${task})`, xLabel: 'time', time: true, lines: [{ label: 'MiB', color: chartColor(2) }] }, [times, memory]);
   }
 }
 
