@@ -125,7 +125,7 @@ function trainingLog(epochs) {
  * against the extension's own schemas and metric parser, so a fixture the extension would read
  * differently fails here.
  */
-function writeFixture(home, specs) {
+export function writeFixture(home, specs) {
   const { jobRecordSchema } = outModule('src/engine/local/jobStore');
   const { jobEventSchema, isoWithOffset } = outModule('src/core/jobEvent');
   const { createMetricParser, MetricSeriesSet } = outModule('src/core/metrics');
@@ -179,7 +179,7 @@ function writeFixture(home, specs) {
  * and its prototypes but drops window listeners: hence the hook on Document.prototype.open). Times
  * are wall-clock ms (Date.now()'s clock, with performance.now()'s resolution).
  */
-function webviewProbe() {
+export function webviewProbe() {
   if (!location.pathname.endsWith('/fake.html')) return;
   const offset = Date.now() - (performance.timeOrigin + performance.now());
   const wall = (t) => performance.timeOrigin + t + offset;
