@@ -3,10 +3,10 @@
  * metric and one line per job, live while they run. Opening it again with other jobs reuses it;
  * it is restored after a window reload.
  */
-import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import type { TrainingEngine } from '../engine/trainingEngine';
 import { JobMetrics } from './jobMetrics';
+import { webviewHtml, webviewRoot } from './webviewHtml';
 import { COMPARE_PANEL_VIEW_TYPE, compareStateSchema, compareWebviewMessageSchema, type CompareHostMessage } from './protocol';
 
 export interface ComparePanelHost {
@@ -47,7 +47,7 @@ export class ComparePanels implements vscode.WebviewPanelSerializer, vscode.Disp
   }
 
   private options(): vscode.WebviewPanelOptions & vscode.WebviewOptions {
-    return { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(this.host.extensionUri, 'dist', 'webview')] };
+    return { enableScripts: true, localResourceRoots: [webviewRoot(this.host.extensionUri)] };
   }
 
   private attach(panel: vscode.WebviewPanel, jobIds: readonly string[]): void {
@@ -134,25 +134,7 @@ class ComparePanel {
   }
 
   private html(): string {
-    const webview = this.panel.webview;
-    const nonce = randomBytes(16).toString('base64');
-    const asset = (file: string) => webview.asWebviewUri(vscode.Uri.joinPath(this.host.extensionUri, 'dist', 'webview', file)).toString();
-    const csp = `default-src 'none'; img-src ${webview.cspSource} data:; style-src ${webview.cspSource} 'nonce-${nonce}'; font-src ${webview.cspSource}; script-src 'nonce-${nonce}';`;
-    const state = encodeURIComponent(JSON.stringify({ jobIds: this.jobIds }));
-    return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" nonce="${nonce}" href="${asset('jobPanel.css')}">
-<title>Compare Metrics</title>
-</head>
-<body>
-<main id="app" data-state="${state}"></main>
-<script nonce="${nonce}" src="${asset('comparePanel.js')}"></script>
-</body>
-</html>`;
+    return webviewHtml(this.panel.webview, this.host.extensionUri, { script: 'comparePanel.js', title: 'Compare Metrics', data: {} });
   }
 
   private dispose(): void {

@@ -4,7 +4,6 @@
  * The host waits for the webview's `ready` before it posts, checks every message with zod, and
  * serves the bundle from dist/webview only, under a strict CSP with a nonce.
  */
-import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import { taskCommand } from '../core/contract';
 import { errorMessage } from '../core/errors';
@@ -14,6 +13,7 @@ import { isActionAllowed } from '../core/lifecycle';
 import type { TrainingEngine } from '../engine/trainingEngine';
 import { JOB_PANEL_VIEW_TYPE, PANEL_ACTIONS, panelStateSchema, webviewMessageSchema, type HostMessage, type PanelAction } from './protocol';
 import { JobMetrics } from './jobMetrics';
+import { webviewHtml, webviewRoot } from './webviewHtml';
 
 export interface JobPanelHost {
   readonly engine: TrainingEngine;
@@ -64,7 +64,7 @@ export class JobPanels implements vscode.WebviewPanelSerializer, vscode.Disposab
   }
 
   private options(): vscode.WebviewPanelOptions & vscode.WebviewOptions {
-    return { enableScripts: true, retainContextWhenHidden: false, enableFindWidget: true, localResourceRoots: [vscode.Uri.joinPath(this.host.extensionUri, 'dist', 'webview')] };
+    return { enableScripts: true, retainContextWhenHidden: false, enableFindWidget: true, localResourceRoots: [webviewRoot(this.host.extensionUri)] };
   }
 
   private attach(panel: vscode.WebviewPanel, jobId: string): void {
@@ -189,30 +189,7 @@ class JobPanel {
   }
 
   private html(): string {
-    const webview = this.panel.webview;
-    const nonce = randomBytes(16).toString('base64');
-    const asset = (file: string) => webview.asWebviewUri(vscode.Uri.joinPath(this.host.extensionUri, 'dist', 'webview', file));
-    const csp = [
-      "default-src 'none'",
-      `img-src ${webview.cspSource} data:`,
-      `style-src ${webview.cspSource} 'nonce-${nonce}'`,
-      `font-src ${webview.cspSource}`,
-      `script-src 'nonce-${nonce}'`,
-    ].join('; ');
-    return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" nonce="${nonce}" href="${asset('jobPanel.css').toString()}">
-<title>Training job</title>
-</head>
-<body>
-<main id="app" data-job-id="${encodeURIComponent(this.jobId)}"></main>
-<script nonce="${nonce}" src="${asset('jobPanel.js').toString()}"></script>
-</body>
-</html>`;
+    return webviewHtml(this.panel.webview, this.host.extensionUri, { script: 'jobPanel.js', title: 'Training job', data: { 'job-id': this.jobId } });
   }
 
   private dispose(): void {
