@@ -97,7 +97,8 @@ const webviewOptions = {
   format: 'iife',
   target: 'chrome120',
   sourcemap: production ? false : 'linked',
-  minify: production,
+  // Always minified: the webview loads the whole bundle before it can draw anything.
+  minify: true,
   logLevel: 'warning',
   legalComments: 'none',
   plugins: [zodEnglishOnly],

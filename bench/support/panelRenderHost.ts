@@ -11,10 +11,13 @@
  *   webview's marks use), runs `modelarts.jobs.showDetails` with `{jobId}`, and waits for the
  *   launcher's answer (it times the webview in Chromium); then closes the panel
  *   (workbench.action.closeAllEditors), waits until no webview tab is left and lets the host settle;
+ * - the blank step opens a page of its own instead (no bundle, no data, the same ready → job
+ *   handshake): what any webview panel costs in this editor;
  * - samples this host's event-loop lag (drift of a 10 ms interval) and memory (100 ms) for the
  *   whole run, summarised per step from t0 until the launcher saw the last figure;
  * - after the rounds, off the clock: baselines of the host's part on the big job (api.jobs.events,
- *   api.jobs.log, JSON.stringify of the events message, the metric parser over the log).
+ *   api.jobs.log, JSON.stringify of the events message, the metric parser over the log), and
+ *   VS Code's part: webview.postMessage of the same events and metrics messages to a blank page.
  *
  * Configuration (env MODELARTS_BENCH_CONFIG, JSON): jobs ({key: {id, name, events, lines}}), steps
  * ([{round, warmup, job}]), progressFile (JSON lines for the launcher; it answers step i with
@@ -27,10 +30,13 @@ import { createMetricParser, MetricSeriesSet } from '../../src/core/metrics';
 import { activateApi } from '../../test/support/editor';
 
 interface JobFixture {
-  readonly id: string;
+  /** Absent for the blank page, which is no job. */
+  readonly id?: string;
   readonly name: string;
   readonly events: number;
   readonly lines: number;
+  /** Not the job panel: a page of the bench's own with the same handshake and no bundle. */
+  readonly blank?: boolean;
 }
 
 interface Step {
@@ -110,6 +116,7 @@ function countLines(text: string): number {
 async function checkFixture(api: ModelArtsApi, jobs: Record<string, JobFixture>) {
   const checked: Record<string, unknown> = {};
   for (const [key, fixture] of Object.entries(jobs)) {
+    if (!fixture.id) continue;
     const job = await api.jobs.get(fixture.id);
     if (!job) throw new Error(`fixture ${key}: api.jobs.get(${fixture.id}) found no job: the record was not loaded (wrong data folder or a record the schema refused)`);
     if (job.metadata.name !== fixture.name || job.status.phase !== 'Completed') {
@@ -153,6 +160,42 @@ async function closePanels(): Promise<number> {
   return wallNow() - started;
 }
 
+/**
+ * The floor VS Code sets for any webview panel: a page of the bench's own that says `ready` and
+ * shows the name and phase in an h1 and a .phase when the host answers with a `job` message, as
+ * the job panel does, without its bundle, toolkit or data.
+ */
+function openBlankPanel(name: string): { panel: vscode.WebviewPanel; ready: Promise<void> } {
+  const panel = vscode.window.createWebviewPanel('modelartsBench.blank', `Job: ${name}`, vscode.ViewColumn.Active, { enableScripts: true });
+  const nonce = Math.random().toString(36).slice(2);
+  panel.webview.html = `<!DOCTYPE html>
+<html lang="en"><head><meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'nonce-${nonce}'">
+<title>blank</title></head>
+<body><main id="app"></main>
+<script nonce="${nonce}">
+const vscode = acquireVsCodeApi();
+window.addEventListener('message', (event) => {
+  if (event.data.type !== 'job') return;
+  const h1 = document.createElement('h1');
+  h1.textContent = event.data.name;
+  const phase = document.createElement('span');
+  phase.className = 'phase';
+  phase.textContent = event.data.phase;
+  document.getElementById('app').append(h1, phase);
+});
+vscode.postMessage({ type: 'ready' });
+</script></body></html>`;
+  const ready = new Promise<void>((resolve) =>
+    panel.webview.onDidReceiveMessage((message: { type?: string }) => {
+      if (message.type !== 'ready') return;
+      void panel.webview.postMessage({ type: 'job', name, phase: 'Completed' });
+      resolve();
+    }),
+  );
+  return { panel, ready };
+}
+
 /** min / median of `n` timings of `fn` (ms). */
 async function timeIt<T>(n: number, fn: () => Promise<T> | T): Promise<{ medianMs: number; minMs: number; value: T }> {
   const times: number[] = [];
@@ -167,7 +210,7 @@ async function timeIt<T>(n: number, fn: () => Promise<T> | T): Promise<{ medianM
 }
 
 /** The host's part for the big job, measured alone after the rounds. */
-async function baselines(api: ModelArtsApi, fixture: JobFixture) {
+async function baselines(api: ModelArtsApi, fixture: JobFixture & { id: string }, samplersOf: Samplers) {
   const events = await timeIt(3, () => api.jobs.events(fixture.id));
   const message = { type: 'events', events: events.value, reset: true };
   const stringify = await timeIt(3, () => JSON.stringify(message));
@@ -179,8 +222,35 @@ async function baselines(api: ModelArtsApi, fixture: JobFixture) {
     for (const line of lines) set.add(parser(line));
     return set.series();
   });
-  const metricsMessage = JSON.stringify({ type: 'metrics', series: parse.value, resources: [], reset: false });
+  const metricsMessage = { type: 'metrics', series: parse.value, resources: [], reset: false };
+  // VS Code's part of a message: webview.postMessage of the same messages to the blank page (which
+  // ignores them) resolves once the workbench has it; with the event-loop lag meanwhile.
+  const { panel, ready } = openBlankPanel('bench-postmessage');
+  await ready;
+  const post = async (value: unknown) => {
+    const times: number[] = [];
+    let lagMaxMs = 0;
+    for (let i = 0; i < 3; i++) {
+      await sleep(300);
+      const before = wallNow();
+      const started = performance.now();
+      await panel.webview.postMessage(value);
+      times.push(performance.now() - started);
+      await sleep(200);
+      lagMaxMs = Math.max(lagMaxMs, samplersOf.summary(before, wallNow()).lagMaxMs);
+    }
+    return { medianMs: [...times].sort((a, b) => a - b)[1] as number, lagMaxMs };
+  };
+  const postSmall = await post({ type: 'ping' });
+  const postEvents = await post(message);
+  const postMetrics = await post(metricsMessage);
+  panel.dispose();
   return {
+    postSmallMs: postSmall.medianMs,
+    postEventsMs: postEvents.medianMs,
+    postEventsLagMaxMs: postEvents.lagMaxMs,
+    postMetricsMs: postMetrics.medianMs,
+    postMetricsLagMaxMs: postMetrics.lagMaxMs,
     eventsMs: events.medianMs,
     eventsMessageBytes: stringify.value.length,
     stringifyEventsMs: stringify.medianMs,
@@ -188,7 +258,7 @@ async function baselines(api: ModelArtsApi, fixture: JobFixture) {
     logBytes: Buffer.byteLength(log.value),
     parseMetricsMs: parse.medianMs,
     metrics: parse.value.map((s) => ({ metric: s.metric, points: s.steps.length })),
-    metricsMessageBytes: metricsMessage.length,
+    metricsMessageBytes: JSON.stringify(metricsMessage).length,
   };
 }
 
@@ -217,9 +287,13 @@ export async function run(): Promise<void> {
       const t0 = wallNow();
       progress('open', { step: index, job: step.job, t0 });
       try {
-        const shown = (await vscode.commands.executeCommand('modelarts.jobs.showDetails', { jobId: fixture.id })) as { jobId: string; title: string };
+        if (fixture.blank) {
+          entry.title = openBlankPanel(fixture.name).panel.title;
+        } else {
+          const shown = (await vscode.commands.executeCommand('modelarts.jobs.showDetails', { jobId: fixture.id })) as { jobId: string; title: string };
+          entry.title = shown.title;
+        }
         entry.commandMs = wallNow() - t0;
-        entry.title = shown.title;
         progress('opened', { step: index, commandMs: entry.commandMs });
       } catch (error) {
         entry.error = messageOf(error);
@@ -233,8 +307,9 @@ export async function run(): Promise<void> {
       fs.writeFileSync(config.resultFile, JSON.stringify(result, null, 2));
     }
     const big = Object.values(config.jobs).reduce((a, b) => (b.events > a.events ? b : a));
+    if (!big.id) throw new Error('no job in the fixture');
     await sleep(SETTLE_MS);
-    result.baselines = await baselines(api, big);
+    result.baselines = await baselines(api, { ...big, id: big.id }, samplers);
   } catch (error) {
     result.error = error instanceof Error ? `${error.message}\n${error.stack}` : String(error);
     progress('error', { message: messageOf(error) });

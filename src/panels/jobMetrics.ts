@@ -23,6 +23,7 @@ export class JobMetrics implements vscode.Disposable {
   private readonly sent = new Map<string, number>();
   private tail: string[] = [];
   private tailChanged = false;
+  private flushedOnce = false;
   private following: AbortController | undefined;
   private timer: NodeJS.Timeout | undefined;
   private unsubscribe: vscode.Disposable | undefined;
@@ -108,8 +109,12 @@ export class JobMetrics implements vscode.Disposable {
     series.memoryBytes.push(sample.memoryBytes);
   }
 
+  /** The first batch goes at once (a finished job's whole log); later ones at most every POST_EVERY_MS. */
   private schedule(): void {
-    this.timer ??= setTimeout(() => this.flush(), POST_EVERY_MS);
+    if (this.timer) return;
+    const delay = this.flushedOnce ? POST_EVERY_MS : 0;
+    this.flushedOnce = true;
+    this.timer = setTimeout(() => this.flush(), delay);
   }
 
   /** Only what is new since the last post: the tail of each series. */

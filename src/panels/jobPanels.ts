@@ -159,9 +159,10 @@ class JobPanel {
     }
     this.job = job;
     this.postJob();
+    // Metrics start reading the log while the events are listed: neither waits for the other.
+    this.metrics.start();
     this.pendingEvents = [];
     this.post({ type: 'events', events: await this.host.engine.listEvents(this.jobId), reset: true });
-    this.metrics.start();
   }
 
   private flushEvents(): void {

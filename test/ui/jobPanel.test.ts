@@ -158,7 +158,8 @@ describe('The job details panel with hostile text', function () {
     await page.locator('.quick-input-widget input').fill('xss.job.json');
     await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'xss.job.json' }).first().click();
     await page.locator('.editor-group-container .tab.active', { hasText: 'xss.job.json' }).waitFor();
-    await runCommand(page, 'ModelArts: Create Training Job from This Spec');
+    // The spec file's editor title offers the command.
+    await page.locator('.editor-actions .action-label[aria-label^="Create Training Job from This Spec"]').first().click({ timeout: 30_000 });
     await page.locator('.activitybar a.action-label[aria-label^="ModelArts"]').click();
     const row = treeRow(page, 'Training job xss, Completed');
     await row.waitFor({ timeout: 120_000 });

@@ -92,7 +92,7 @@ function layout(): void {
     state.tab,
     (id) => {
       saveState({ tab: id as PanelState['tab'] });
-      if (id === 'metrics') renderMetrics();
+      if (id === 'events' && eventsStale) renderEvents();
     },
   );
   append(root, header, removed, tabbed);
@@ -209,7 +209,16 @@ function channels(): HTMLElement {
 
 // ---- Events ---------------------------------------------------------------------------------
 
+/** The grid is built when the Events tab is shown (the count always follows). */
+let eventsStale = false;
+
 function renderEvents(): void {
+  eventsCount.textContent = String(events.length);
+  if (state.tab !== 'events') {
+    eventsStale = true;
+    return;
+  }
+  eventsStale = false;
   const text = state.eventText.toLowerCase();
   const matching: JobEvent[] = [];
   for (let i = events.length - 1; i >= 0; i--) {
@@ -218,7 +227,6 @@ function renderEvents(): void {
     if (text && !event.message.toLowerCase().includes(text) && !event.source.toLowerCase().includes(text)) continue;
     matching.push(event);
   }
-  eventsCount.textContent = String(events.length);
   const shown = matching.slice(0, eventsShown);
   const table = grid(
     [{ title: 'Time', width: '14em' }, { title: 'Level', width: '6em' }, { title: 'Source', width: '6em' }, { title: 'Message', width: '1fr' }],
