@@ -392,11 +392,13 @@ async function measureStep(page, fixture, t0, { screenshotAs, screenshot }) {
 /** The job panel after its first render: events, the Events tab, the Metrics tab, every point. */
 async function measurePanel(page, view, fixture, r) {
   const all = `${fixture.events} of ${fixture.events} events`;
-  await view.locator('.summary', { hasText: all }).waitFor({ state: 'attached', timeout: STEP_TIMEOUT_MS });
+  // Every event arrived: the Events tab's count says so (the grid itself is built when the tab is shown).
+  await view.locator('vscode-panel-tab', { hasText: new RegExp(`Events\\s*${fixture.events}\\b`) }).waitFor({ state: 'attached', timeout: STEP_TIMEOUT_MS });
   r.seenEvents = Date.now();
 
   r.eventsClick = Date.now();
   await view.locator('vscode-panel-tab', { hasText: 'Events' }).click({ timeout: STEP_TIMEOUT_MS });
+  await view.locator('.summary', { hasText: all }).waitFor({ state: 'attached', timeout: STEP_TIMEOUT_MS });
   const rows = view.locator('.events-grid vscode-data-grid-row:not([row-type="sticky-header"])');
   await rows.first().waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
   r.eventsVisible = Date.now();

@@ -109,7 +109,12 @@ describe('The Datasets view', function () {
     const objectRow = treeRow(page, `Object digits.csv.gz, 56.2 KB, obs://${bucket}/data/digits.csv.gz`);
     await bucketRow.waitFor({ timeout: 30_000 });
     await folderRow.waitFor({ timeout: 30_000 });
-    if ((await folderRow.getAttribute('aria-expanded')) !== 'true') await folderRow.click();
+    // The reveal expands the folder, a moment after the row appears; a click while it expands would
+    // collapse it again, so click only when it stays collapsed.
+    for (let attempt = 0; attempt < 3 && !(await objectRow.isVisible()); attempt++) {
+      await objectRow.waitFor({ timeout: 3000 }).catch(() => undefined);
+      if (!(await objectRow.isVisible()) && (await folderRow.getAttribute('aria-expanded')) !== 'true') await folderRow.click();
+    }
     await objectRow.waitFor({ timeout: 30_000 });
     assert.equal(await folderRow.getAttribute('aria-expanded'), 'true');
     assert.equal((await objectRow.locator('.label-description').innerText()).trim(), '56.2 KB');
