@@ -1,5 +1,6 @@
 /** Splits a byte stream into text lines, across chunk boundaries and multi-byte characters. */
 import { StringDecoder } from 'node:string_decoder';
+import type { z } from 'zod';
 
 export class LineSplitter {
   private readonly decoder = new StringDecoder('utf8');
@@ -32,4 +33,18 @@ export function stripAnsi(line: string): string {
   // A progress bar redraws with "\r": keep what was drawn last.
   const cr = withoutEscapes.lastIndexOf('\r', withoutEscapes.length - 2);
   return (cr >= 0 ? withoutEscapes.slice(cr + 1) : withoutEscapes).replace(/\r$/, '');
+}
+
+/** The records of a JSON-lines file that `schema` accepts; a torn last line (a crash mid-append) or a foreign line is skipped. */
+export function parseJsonLines<T extends z.ZodType>(text: string, schema: T): Array<z.output<T>> {
+  const records: Array<z.output<T>> = [];
+  for (const line of text.split('\n')) {
+    if (!line) continue;
+    try {
+      records.push(schema.parse(JSON.parse(line)));
+    } catch {
+      /* torn or foreign line */
+    }
+  }
+  return records;
 }

@@ -49,9 +49,10 @@ export class JobMetrics implements vscode.Disposable {
   /** Starts following (once); every later call re-sends everything (the webview was recreated). */
   start(): void {
     this.sent.clear();
-    this.post({ type: 'metrics', series: this.series.series(), resources: [...this.resources.values()], reset: true });
+    const all = this.series.series();
+    this.post({ type: 'metrics', series: all, resources: [...this.resources.values()], reset: true });
     if (this.tail.length) this.post({ type: 'logTail', lines: this.tail });
-    this.markAllSent();
+    this.markAllSent(all);
     if (this.following) return;
     this.following = new AbortController();
     void this.followLog(this.following.signal);
@@ -120,8 +121,10 @@ export class JobMetrics implements vscode.Disposable {
   /** Only what is new since the last post: the tail of each series. */
   private flush(): void {
     this.timer = undefined;
+    // series() copies every point: take it once per flush.
+    const all = this.series.series();
     const series: MetricSeries[] = [];
-    for (const each of this.series.series()) {
+    for (const each of all) {
       const from = this.sent.get(`m:${each.metric}`) ?? 0;
       if (each.steps.length > from) series.push({ metric: each.metric, steps: each.steps.slice(from), values: each.values.slice(from) });
     }
@@ -132,7 +135,7 @@ export class JobMetrics implements vscode.Disposable {
         resources.push({ task: each.task, times: each.times.slice(from), cpuPercent: each.cpuPercent.slice(from), memoryBytes: each.memoryBytes.slice(from) });
       }
     }
-    this.markAllSent();
+    this.markAllSent(all);
     if (series.length || resources.length) this.post({ type: 'metrics', series, resources, reset: false });
     if (this.tailChanged) {
       this.tailChanged = false;
@@ -140,8 +143,8 @@ export class JobMetrics implements vscode.Disposable {
     }
   }
 
-  private markAllSent(): void {
-    for (const each of this.series.series()) this.sent.set(`m:${each.metric}`, each.steps.length);
+  private markAllSent(all: readonly MetricSeries[]): void {
+    for (const each of all) this.sent.set(`m:${each.metric}`, each.steps.length);
     for (const each of this.resources.values()) this.sent.set(`r:${each.task}`, each.times.length);
   }
 

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { z } from 'zod';
 import { trainingJobSchema, type JobChange } from '../../core/job';
 import { jobEventSchema, type JobEvent } from '../../core/jobEvent';
+import { parseJsonLines } from '../../core/lines';
 
 /** Freezes an object and everything it holds; changes go through copies (see LocalEngine.update). */
 export function deepFreeze<T>(value: T): T {
@@ -159,16 +160,7 @@ export class JobStore {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw error;
     }
-    const events: JobEvent[] = [];
-    for (const line of text.split('\n')) {
-      if (!line) continue;
-      try {
-        events.push(jobEventSchema.parse(JSON.parse(line)));
-      } catch {
-        /* torn or foreign line */
-      }
-    }
-    return events;
+    return parseJsonLines(text, jobEventSchema);
   }
 
   /** Forgets the job and removes its folder. */

@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import { z } from 'zod';
 import { errorMessage } from '../../core/errors';
 import type { Disposable } from '../../core/events';
-import { LineSplitter } from '../../core/lines';
+import { LineSplitter, parseJsonLines } from '../../core/lines';
 import type { Logger } from '../../core/logger';
 import { resourceSampleSchema, type ResourceSample, type ResourceSampleAdded } from '../../core/resourceSample';
 import { dockerErrorMessage, dockerTime } from './docker';
@@ -392,16 +392,7 @@ async function readSamples(file: string): Promise<ResourceSample[]> {
 
 /** Samples in JSON lines; a torn last line (a crash mid-append) is skipped. */
 function parseSamples(text: string): ResourceSample[] {
-  const samples: ResourceSample[] = [];
-  for (const line of text.split('\n')) {
-    if (!line) continue;
-    try {
-      samples.push(resourceSampleSchema.parse(JSON.parse(line)));
-    } catch {
-      /* torn or foreign line */
-    }
-  }
-  return samples;
+  return parseJsonLines(text, resourceSampleSchema);
 }
 
 function destroy(stream: NodeJS.ReadableStream | undefined): void {
