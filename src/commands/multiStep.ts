@@ -1,7 +1,8 @@
 /**
- * Multi-step QuickPick flows with a Back button: each step is a function over the flow's state,
- * shown as "Title (2/7)". A step that decides by itself (one boot file, one engine) answers SKIPPED
- * and is passed over again on the way back. Closing any step cancels the whole flow silently.
+ * Multi-step QuickPick flows with a Back button, the same in every command: each step is a function
+ * over the flow's state, shown as "Title: step (3/9)" with a total that never changes. A step that
+ * does not apply, or decides by itself (one boot file, one engine), still counts, as done, and is
+ * passed over again on the way back. Closing any step cancels the whole flow silently.
  */
 import * as vscode from 'vscode';
 import { CancelledError } from '../core/errors';
@@ -17,11 +18,12 @@ export interface StepPosition {
 }
 
 export interface Step<S> {
-  /** Steps that do not apply to this state (an algorithm has its own engine) are left out. */
+  /** Steps that do not apply to this state (an algorithm has its own engine) are passed over, counted as done. */
   readonly applies?: (state: S) => boolean;
   readonly run: (state: S, position: StepPosition) => Promise<StepOutcome>;
 }
 
+/** Runs the steps in order; Back returns to the last step that was shown. */
 export async function runSteps<S>(title: string, state: S, steps: ReadonlyArray<Step<S>>): Promise<S> {
   const shown: number[] = [];
   let index = 0;
@@ -31,8 +33,7 @@ export async function runSteps<S>(title: string, state: S, steps: ReadonlyArray<
       index++;
       continue;
     }
-    const remaining = steps.slice(index).filter((s) => !s.applies || s.applies(state)).length;
-    const outcome = await step.run(state, { title, step: shown.length + 1, totalSteps: shown.length + remaining });
+    const outcome = await step.run(state, { title, step: index + 1, totalSteps: steps.length });
     if (outcome === BACK) {
       index = shown.pop() ?? 0;
       continue;
@@ -49,9 +50,20 @@ interface Common {
   readonly placeholder?: string;
 }
 
-/** One QuickPick step; resolves with the picked item or BACK. */
+/** The first step has nothing to go back to. */
+function backButton(position: StepPosition, shownBefore: boolean): vscode.QuickInputButton[] {
+  return position.step > 1 || shownBefore ? [vscode.QuickInputButtons.Back] : [];
+}
+
+/** One QuickPick step; resolves with the picked item (or the picked items) or BACK. */
 export function pickStep<T extends vscode.QuickPickItem>(
-  options: Common & { readonly items: readonly T[]; readonly active?: T; readonly matchOnDescription?: boolean },
+  options: Common & {
+    readonly items: readonly T[];
+    readonly active?: T;
+    readonly matchOnDescription?: boolean;
+    /** A Back button although the step is the first one shown (a flow that started elsewhere). */
+    readonly back?: boolean;
+  },
 ): Promise<T | typeof BACK> {
   const pick = vscode.window.createQuickPick<T>();
   pick.title = `${options.position.title}: ${options.label}`;
@@ -62,7 +74,7 @@ export function pickStep<T extends vscode.QuickPickItem>(
   pick.placeholder = options.placeholder;
   pick.matchOnDescription = options.matchOnDescription ?? true;
   pick.ignoreFocusOut = true;
-  pick.buttons = options.position.step > 1 ? [vscode.QuickInputButtons.Back] : [];
+  pick.buttons = backButton(options.position, options.back === true);
   return settle(pick, (resolve) => [
     pick.onDidAccept(() => {
       const [picked] = pick.selectedItems;
@@ -71,9 +83,43 @@ export function pickStep<T extends vscode.QuickPickItem>(
   ]);
 }
 
-/** One InputBox step; `validate` returns the problem or undefined. Resolves with the text or BACK. */
+/** A QuickPick step where several items may be picked; resolves with them (possibly none) or BACK. */
+export function pickManyStep<T extends vscode.QuickPickItem>(
+  options: Common & { readonly items: readonly T[]; readonly selected: readonly T[]; readonly back?: boolean },
+): Promise<readonly T[] | typeof BACK> {
+  const pick = vscode.window.createQuickPick<T>();
+  pick.title = `${options.position.title}: ${options.label}`;
+  pick.step = options.position.step;
+  pick.totalSteps = options.position.totalSteps;
+  pick.canSelectMany = true;
+  pick.items = options.items;
+  pick.selectedItems = options.selected;
+  pick.placeholder = options.placeholder;
+  pick.ignoreFocusOut = true;
+  pick.buttons = backButton(options.position, options.back === true);
+  return settle(pick, (resolve) => [pick.onDidAccept(() => resolve([...pick.selectedItems]))]);
+}
+
+/** What a check of the typed text says: a problem that blocks the step, or a warning that does not. */
+export type InputProblem = string | { readonly warning: string } | undefined;
+
+/** A button beside the box (Browse…): it may replace the text; the box comes back afterwards. */
+export interface InputAction {
+  readonly iconPath: vscode.ThemeIcon;
+  readonly tooltip: string;
+  /** Resolves with the new text, or undefined to leave it as it is. */
+  readonly run: (value: string) => Promise<string | undefined>;
+}
+
+/** One InputBox step; resolves with the text or BACK. */
 export function inputStep(
-  options: Common & { readonly value?: string; readonly prompt?: string; readonly validate?: (value: string) => string | undefined },
+  options: Common & {
+    readonly value?: string;
+    readonly prompt?: string;
+    readonly validate?: (value: string) => InputProblem;
+    readonly actions?: readonly InputAction[];
+    readonly back?: boolean;
+  },
 ): Promise<string | typeof BACK> {
   const input = vscode.window.createInputBox();
   input.title = `${options.position.title}: ${options.label}`;
@@ -83,26 +129,47 @@ export function inputStep(
   input.prompt = options.prompt;
   input.placeholder = options.placeholder;
   input.ignoreFocusOut = true;
-  input.buttons = options.position.step > 1 ? [vscode.QuickInputButtons.Back] : [];
-  const check = (value: string) => {
+  const actions = new Map((options.actions ?? []).map((action) => [{ iconPath: action.iconPath, tooltip: action.tooltip } as vscode.QuickInputButton, action]));
+  input.buttons = [...backButton(options.position, options.back === true), ...actions.keys()];
+  const check = (value: string): boolean => {
     const problem = options.validate?.(value);
-    input.validationMessage = problem ? { message: problem, severity: vscode.InputBoxValidationSeverity.Error } : undefined;
-    return problem;
+    if (typeof problem === 'string') input.validationMessage = { message: problem, severity: vscode.InputBoxValidationSeverity.Error };
+    else if (problem) input.validationMessage = { message: problem.warning, severity: vscode.InputBoxValidationSeverity.Warning };
+    else input.validationMessage = undefined;
+    return typeof problem !== 'string';
   };
-  return settle(input, (resolve) => [
-    input.onDidChangeValue(check),
-    input.onDidAccept(() => {
-      if (!check(input.value)) resolve(input.value);
-    }),
-  ]);
+  check(input.value);
+  return settle(
+    input,
+    (resolve) => [
+      input.onDidChangeValue(check),
+      input.onDidAccept(() => {
+        if (check(input.value)) resolve(input.value);
+      }),
+    ],
+    async (button) => {
+      const action = actions.get(button);
+      if (!action) return;
+      const value = await action.run(input.value);
+      if (value !== undefined) input.value = value;
+      check(input.value);
+    },
+  );
 }
 
+/**
+ * Resolves with what `listen` resolves, BACK on the Back button, or rejects (cancelled) when the
+ * widget is closed. While a button's own work runs (a folder dialog, another pick), the widget may
+ * be hidden by it: that is not a cancel, and the widget is shown again afterwards.
+ */
 function settle<R>(
   widget: vscode.QuickPick<vscode.QuickPickItem> | vscode.InputBox,
   listen: (resolve: (value: R) => void) => vscode.Disposable[],
+  onButton?: (button: vscode.QuickInputButton) => Promise<void>,
 ): Promise<R | typeof BACK> {
   return new Promise<R | typeof BACK>((resolve, reject) => {
     let done = false;
+    let busy = false;
     const finish = (action: () => void) => {
       if (done) return;
       done = true;
@@ -113,9 +180,22 @@ function settle<R>(
     const subscriptions = [
       ...listen((value) => finish(() => resolve(value))),
       widget.onDidTriggerButton((button) => {
-        if (button === vscode.QuickInputButtons.Back) finish(() => resolve(BACK));
+        if (button === vscode.QuickInputButtons.Back) {
+          finish(() => resolve(BACK));
+          return;
+        }
+        if (!onButton || busy) return;
+        busy = true;
+        void onButton(button)
+          .catch((error: unknown) => void vscode.window.showErrorMessage(error instanceof Error ? error.message : String(error)))
+          .finally(() => {
+            busy = false;
+            if (!done) widget.show();
+          });
       }),
-      widget.onDidHide(() => finish(() => reject(new CancelledError(widget.title ?? 'The step')))),
+      widget.onDidHide(() => {
+        if (!busy) finish(() => reject(new CancelledError(widget.title ?? 'The step')));
+      }),
     ];
     widget.show();
   });

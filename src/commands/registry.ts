@@ -8,18 +8,18 @@ import * as vscode from 'vscode';
 import { ModelArtsError, errorMessage, isCancellation } from '../core/errors';
 import type { Services } from '../services';
 import { TreeNode } from '../views/treeNode';
-import { createAlgorithm, createJobFromAlgorithm, deleteAlgorithm, editAlgorithm, refreshAlgorithms } from './algorithms';
-import { copyJob } from './copyJob';
-import { debugInDevContainer, openDevContainerShell, promoteToJob, runInDevContainer } from './debug';
-import { createJob, createJobFromDraft } from './createJob';
-import { deleteJob } from './deleteJob';
-import { clearJobsFilter, filterJobs, loadMoreJobs } from './filterJobs';
-import { openFullLog } from './openFullLog';
-import { revealOutput } from './revealOutput';
-import { saveJobAsAlgorithm } from './saveJobAsAlgorithm';
-import { showEvents } from './showEvents';
-import { compareMetrics, showJobDetails } from './jobDetails';
-import { stopJob } from './stopJob';
+import { createAlgorithm, createJobFromAlgorithm, deleteAlgorithm, editAlgorithm, refreshAlgorithms } from './algorithms/algorithms';
+import { copyJob } from './jobs/copyJob';
+import { debugInDevContainer, openDevContainerShell, promoteToJob, runInDevContainer } from './debug/debug';
+import { createJob, createJobFromDraft } from './jobs/createJob';
+import { deleteJob } from './jobs/deleteJob';
+import { clearJobsFilter, filterJobs, loadMoreJobs } from './jobs/filterJobs';
+import { openFullLog } from './jobs/openFullLog';
+import { revealOutput } from './jobs/revealOutput';
+import { saveJobAsAlgorithm } from './jobs/saveJobAsAlgorithm';
+import { showEvents } from './jobs/showEvents';
+import { compareMetrics, showJobDetails } from './jobs/jobDetails';
+import { stopJob } from './jobs/stopJob';
 import {
   copyDatasetUrl,
   deleteFromDatasets,
@@ -28,11 +28,11 @@ import {
   refreshDatasets,
   uploadToDatasets,
   useDatasetAsInput,
-} from './datasets';
-import { JobDraft } from './jobDraft';
-import { refreshJobs } from './refreshJobs';
-import { setStorageCredentials } from './setStorageCredentials';
-import { showLogs } from './showLogs';
+} from './datasets/datasets';
+import { JobDraft } from './jobs/jobDraft';
+import { refreshJobs } from './jobs/refreshJobs';
+import { setStorageCredentials } from './datasets/setStorageCredentials';
+import { showLogs } from './jobs/showLogs';
 
 export interface CommandContext {
   readonly services: Services;

@@ -1,4 +1,4 @@
-import type { CommandContext } from './registry';
+import type { CommandContext } from '../registry';
 
 /** Reconnects to the engine if needed and reloads the jobs; returns what it found. */
 export async function refreshJobs({ services }: CommandContext): Promise<{ state: string; jobs: number }> {

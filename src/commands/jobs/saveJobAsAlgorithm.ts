@@ -1,10 +1,10 @@
 import * as vscode from 'vscode';
 import { z } from 'zod';
-import { invalidInput } from '../core/errors';
-import { uniqueName } from '../core/format';
-import { jobNameSchema } from '../core/job';
+import { invalidInput } from '../../core/errors';
+import { uniqueName } from '../../core/format';
+import { jobNameSchema } from '../../core/job';
 import { jobArgument } from './jobArgument';
-import type { CommandContext } from './registry';
+import type { CommandContext } from '../registry';
 
 const optionsSchema = z.strictObject({
   name: jobNameSchema.optional(),

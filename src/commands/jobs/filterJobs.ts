@@ -1,9 +1,9 @@
 import * as vscode from 'vscode';
 import { z } from 'zod';
-import { invalidInput } from '../core/errors';
-import { JOB_PHASES } from '../core/lifecycle';
-import type { JobsFilter } from '../views/jobsTree';
-import type { CommandContext } from './registry';
+import { invalidInput } from '../../core/errors';
+import { JOB_PHASES } from '../../core/lifecycle';
+import type { JobsFilter } from '../../views/jobsTree';
+import type { CommandContext } from '../registry';
 
 const filterSchema = z.strictObject({
   phases: z.array(z.enum(JOB_PHASES, { error: `must be phases among ${JOB_PHASES.join(', ')}` }), { error: 'must be a list of phases' }).optional(),

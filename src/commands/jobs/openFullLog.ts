@@ -1,8 +1,8 @@
 import * as vscode from 'vscode';
-import { NotFoundError } from '../core/errors';
-import { JobPartNode } from '../views/jobsTree';
+import { NotFoundError } from '../../core/errors';
+import { JobPartNode } from '../../views/jobsTree';
 import { jobArgument } from './jobArgument';
-import type { CommandContext } from './registry';
+import type { CommandContext } from '../registry';
 
 /**
  * Opens a task's whole log file in an editor: the output channel shows the newest lines of a log

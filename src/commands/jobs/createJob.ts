@@ -7,19 +7,19 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { Algorithm } from '../core/algorithm';
-import { parseStoreUrl } from '../core/dataset';
-import { ModelArtsError } from '../core/errors';
-import { defaultFlavor, type Flavor } from '../core/flavors';
-import { defaultJobName } from '../core/format';
-import { formatParameterList, jobNameSchema, parameterTextProblem, parseParameterList, type JobCreateRequest, type JobParameter, type TrainingJob } from '../core/job';
-import { describeEngine, type PresetEngine } from '../core/presetEngines';
-import { DRAFT_SCHEME } from '../drafts/jobSpecDrafts';
-import type { Services } from '../services';
+import type { Algorithm } from '../../core/algorithm';
+import { parseStoreUrl } from '../../core/dataset';
+import { ModelArtsError } from '../../core/errors';
+import { defaultFlavor, type Flavor } from '../../core/flavors';
+import { defaultJobName } from '../../core/format';
+import { formatParameterList, jobNameSchema, parameterTextProblem, parseParameterList, type JobCreateRequest, type JobParameter, type TrainingJob } from '../../core/job';
+import { describeEngine, type PresetEngine } from '../../core/presetEngines';
+import { DRAFT_SCHEME } from '../../drafts/jobSpecDrafts';
+import type { Services } from '../../services';
 import { JobDraft, type JobDraftSeed } from './jobDraft';
-import { codeFromUri, findPythonFiles, noPresetEngine, withWorkspaceCodeDir } from './trainingCode';
-import { BACK, SKIPPED, inputStep, pickStep, runSteps, type Step } from './multiStep';
-import type { CommandContext } from './registry';
+import { codeFromUri, findPythonFiles, noPresetEngine, withWorkspaceCodeDir } from '../trainingCode';
+import { BACK, SKIPPED, inputStep, pickStep, runSteps, type Step } from '../multiStep';
+import type { CommandContext } from '../registry';
 
 const TITLE = 'Create Training Job';
 

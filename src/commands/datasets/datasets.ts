@@ -10,16 +10,16 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { z } from 'zod';
-import { folderKey, parseObjectStoreUrl } from '../core/dataset';
-import { CancelledError, InvalidInputError, ModelArtsError, errorMessage, invalidInput } from '../core/errors';
-import { formatBytes } from '../core/format';
-import type { ObjectStore, StoredObject, TransferProgress, TransferResult } from '../storage/objectStore';
-import { StorageError } from '../storage/storageError';
-import { downloadObjects, listPrefix, localFiles, uploadFolder } from '../storage/transfer';
-import type { Services } from '../services';
-import { BucketNode, ContainerNode, DatasetNode, LoadMoreNode, ObjectNode, storeUrl } from '../views/datasetsModel';
-import { JobDraft, type JobDraftSeed } from './jobDraft';
-import type { CommandContext } from './registry';
+import { folderKey, parseObjectStoreUrl } from '../../core/dataset';
+import { CancelledError, InvalidInputError, ModelArtsError, errorMessage, invalidInput } from '../../core/errors';
+import { formatBytes } from '../../core/format';
+import type { ObjectStore, StoredObject, TransferProgress, TransferResult } from '../../storage/objectStore';
+import { StorageError } from '../../storage/storageError';
+import { downloadObjects, listPrefix, localFiles, uploadFolder } from '../../storage/transfer';
+import type { Services } from '../../services';
+import { BucketNode, ContainerNode, DatasetNode, LoadMoreNode, ObjectNode, storeUrl } from '../../views/datasetsModel';
+import { JobDraft, type JobDraftSeed } from '../jobs/jobDraft';
+import type { CommandContext } from '../registry';
 
 const UPLOAD_TITLE = 'Upload to ModelArts Datasets';
 /** Keys per DeleteObjects request (the S3 maximum). */

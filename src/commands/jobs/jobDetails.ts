@@ -1,9 +1,9 @@
 import * as vscode from 'vscode';
-import { InvalidInputError, NotFoundError } from '../core/errors';
-import type { Services } from '../services';
-import { JobNode } from '../views/jobsTree';
+import { InvalidInputError, NotFoundError } from '../../core/errors';
+import type { Services } from '../../services';
+import { JobNode } from '../../views/jobsTree';
 import { jobArgument } from './jobArgument';
-import type { CommandContext } from './registry';
+import type { CommandContext } from '../registry';
 
 /**
  * Opens a job's details panel (overview, events, metrics), or reveals it when it is open.

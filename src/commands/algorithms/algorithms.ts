@@ -5,17 +5,17 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { z } from 'zod';
-import type { Algorithm, AlgorithmCreateRequest } from '../core/algorithm';
-import { InvalidInputError, ModelArtsError, NotFoundError, invalidInput } from '../core/errors';
-import { uniqueName } from '../core/format';
-import { formatParameterList, jobNameSchema, parameterTextProblem, parseParameterList, type JobParameter } from '../core/job';
-import { describeEngine, type PresetEngine } from '../core/presetEngines';
-import type { Services } from '../services';
-import { algorithmDocumentUri } from '../views/algorithmFileSystem';
-import { AlgorithmDetailNode, AlgorithmNode, describeAlgorithm } from '../views/algorithmsTree';
-import { JobDraft, type JobDraftSeed } from './jobDraft';
-import { codeFromUri, findPythonFiles, noPresetEngine, withWorkspaceCodeDir } from './trainingCode';
-import type { CommandContext } from './registry';
+import type { Algorithm, AlgorithmCreateRequest } from '../../core/algorithm';
+import { InvalidInputError, ModelArtsError, NotFoundError, invalidInput } from '../../core/errors';
+import { uniqueName } from '../../core/format';
+import { formatParameterList, jobNameSchema, parameterTextProblem, parseParameterList, type JobParameter } from '../../core/job';
+import { describeEngine, type PresetEngine } from '../../core/presetEngines';
+import type { Services } from '../../services';
+import { algorithmDocumentUri } from '../../views/algorithmFileSystem';
+import { AlgorithmDetailNode, AlgorithmNode, describeAlgorithm } from '../../views/algorithmsTree';
+import { JobDraft, type JobDraftSeed } from '../jobs/jobDraft';
+import { codeFromUri, findPythonFiles, noPresetEngine, withWorkspaceCodeDir } from '../trainingCode';
+import type { CommandContext } from '../registry';
 
 const CREATE_TITLE = 'Create Algorithm';
 

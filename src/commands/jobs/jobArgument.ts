@@ -4,11 +4,11 @@
  * action is allowed for). A job in the wrong phase is refused with the console's reason.
  */
 import * as vscode from 'vscode';
-import { CancelledError, InvalidInputError, InvalidStateError, NotFoundError } from '../core/errors';
-import type { TrainingJob } from '../core/job';
-import { actionRefusal, isActionAllowed, type JobAction } from '../core/lifecycle';
-import type { Services } from '../services';
-import { describeJob, JobNode, JobPartNode } from '../views/jobsTree';
+import { CancelledError, InvalidInputError, InvalidStateError, NotFoundError } from '../../core/errors';
+import type { TrainingJob } from '../../core/job';
+import { actionRefusal, isActionAllowed, type JobAction } from '../../core/lifecycle';
+import type { Services } from '../../services';
+import { describeJob, JobNode, JobPartNode } from '../../views/jobsTree';
 
 const ACTION_TITLES: Readonly<Record<JobAction, string>> = {
   stop: 'Stop Training Job',

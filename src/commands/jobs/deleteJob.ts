@@ -1,8 +1,8 @@
 import * as vscode from 'vscode';
 import { z } from 'zod';
-import { invalidInput } from '../core/errors';
+import { invalidInput } from '../../core/errors';
 import { jobArgument } from './jobArgument';
-import type { CommandContext } from './registry';
+import type { CommandContext } from '../registry';
 
 const optionsSchema = z.strictObject({ deleteOutputs: z.boolean({ error: 'must be true or false' }).optional() });
 

@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
-import { invalidInput } from '../core/errors';
-import { storageCredentialsSchema, type StorageCredentials } from '../configuredStore';
-import type { CommandContext } from './registry';
+import { invalidInput } from '../../core/errors';
+import { storageCredentialsSchema, type StorageCredentials } from '../../configuredStore';
+import type { CommandContext } from '../registry';
 
 /**
  * Puts the S3/OBS access key pair into SecretStorage (never settings, never the log). Arguments:

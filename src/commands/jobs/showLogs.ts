@@ -1,9 +1,9 @@
 import * as vscode from 'vscode';
 import { z } from 'zod';
-import { CancelledError, InvalidInputError, NotFoundError, invalidInput } from '../core/errors';
-import { JobPartNode } from '../views/jobsTree';
+import { CancelledError, InvalidInputError, NotFoundError, invalidInput } from '../../core/errors';
+import { JobPartNode } from '../../views/jobsTree';
 import { jobArgument } from './jobArgument';
-import type { CommandContext } from './registry';
+import type { CommandContext } from '../registry';
 
 const argsSchema = z.strictObject({
   jobId: z.string({ error: 'must be a job id' }).min(1),

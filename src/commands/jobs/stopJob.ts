@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
-import type { JobPhase } from '../core/lifecycle';
+import type { JobPhase } from '../../core/lifecycle';
 import { jobArgument } from './jobArgument';
-import type { CommandContext } from './registry';
+import type { CommandContext } from '../registry';
 
 /**
  * Stops a Creating, Pending or Running job and resolves once it has ended. Interactive, it asks

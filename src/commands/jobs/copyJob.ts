@@ -1,11 +1,11 @@
 import * as vscode from 'vscode';
 import { z } from 'zod';
-import { invalidInput } from '../core/errors';
-import { uniqueName } from '../core/format';
-import { formatParameterList, jobNameSchema, parameterSchema, parameterTextProblem, parseParameterList, toCreateRequest, type ValidJobCreateRequest } from '../core/job';
+import { invalidInput } from '../../core/errors';
+import { uniqueName } from '../../core/format';
+import { formatParameterList, jobNameSchema, parameterSchema, parameterTextProblem, parseParameterList, toCreateRequest, type ValidJobCreateRequest } from '../../core/job';
 import { jobArgument } from './jobArgument';
 import { createAndReveal, requireTrust } from './createJob';
-import type { CommandContext } from './registry';
+import type { CommandContext } from '../registry';
 
 const optionsSchema = z.strictObject({
   name: jobNameSchema.optional(),

@@ -5,12 +5,12 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { bootCommand } from '../core/contract';
-import { InvalidInputError, ModelArtsError } from '../core/errors';
-import { uniqueName } from '../core/format';
-import type { JobCreateRequest } from '../core/job';
-import { DEBUG_TYPE, inLaunchTerms } from '../core/launchConfig';
-import { devContainerTerminal, type DevSession } from '../debug/devSessions';
+import { bootCommand } from '../../core/contract';
+import { InvalidInputError, ModelArtsError } from '../../core/errors';
+import { uniqueName } from '../../core/format';
+import type { JobCreateRequest } from '../../core/job';
+import { DEBUG_TYPE, inLaunchTerms } from '../../core/launchConfig';
+import { devContainerTerminal, type DevSession } from '../../debug/devSessions';
 import {
   LaunchConfigurationProvider,
   activePythonFile,
@@ -18,10 +18,10 @@ import {
   requireDevContainers,
   substituteVariables,
   type LaunchRequest,
-} from '../debug/launchConfigurations';
-import type { Services } from '../services';
-import { createAndReveal, requireTrust } from './createJob';
-import type { CommandContext } from './registry';
+} from '../../debug/launchConfigurations';
+import type { Services } from '../../services';
+import { createAndReveal, requireTrust } from '../jobs/createJob';
+import type { CommandContext } from '../registry';
 
 /** Debugs a Python file (the editor title's, a `{file}` argument, or the active editor's) in a dev container; returns the session id. */
 export function debugInDevContainer(context: CommandContext, ...args: unknown[]): Promise<{ sessionId: string } | undefined> {

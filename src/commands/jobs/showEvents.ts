@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
-import type { JobEvent } from '../core/jobEvent';
+import type { JobEvent } from '../../core/jobEvent';
 import { jobArgument } from './jobArgument';
-import type { CommandContext } from './registry';
+import type { CommandContext } from '../registry';
 
 /**
  * Opens a job's events (newest first, live). Arguments: a node, a job id or `{jobId}`; returns the

@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
-import { InvalidInputError, NotFoundError } from '../core/errors';
-import { JobPartNode } from '../views/jobsTree';
-import type { CommandContext } from './registry';
+import { InvalidInputError, NotFoundError } from '../../core/errors';
+import { JobPartNode } from '../../views/jobsTree';
+import type { CommandContext } from '../registry';
 
 /**
  * Shows where a job's output is kept on this machine (its checkpoints, for example). Arguments: an
