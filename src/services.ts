@@ -28,6 +28,10 @@ import { ComparePanels } from './panels/comparePanel';
 import type { PanelAction } from './panels/protocol';
 import type { TrainingJob } from './core/job';
 import { folderKey, parseObjectStoreUrl } from './core/dataset';
+import { DynamicLaunchConfigurationProvider, LaunchConfigurationProvider } from './debug/launchConfigurations';
+import { RememberedChoices } from './drafts/rememberedChoices';
+import { JobsContextKeys } from './views/jobsContextKeys';
+import { WalkthroughProgress } from './views/walkthrough';
 
 /** The command each panel action runs, with a tree node so it asks as from the context menu. */
 const PANEL_ACTION_COMMANDS: Readonly<Record<PanelAction, string>> = {
@@ -37,7 +41,6 @@ const PANEL_ACTION_COMMANDS: Readonly<Record<PanelAction, string>> = {
   saveAsAlgorithm: 'modelarts.jobs.saveAsAlgorithm',
   showLogs: 'modelarts.jobs.showLogs',
 };
-import { DynamicLaunchConfigurationProvider, LaunchConfigurationProvider } from './debug/launchConfigurations';
 
 export interface Services {
   readonly context: vscode.ExtensionContext;
@@ -66,6 +69,10 @@ export interface Services {
   readonly jobPanels: JobPanels;
   /** The panel overlaying several jobs' metrics. */
   readonly comparePanels: ComparePanels;
+  /** What job flows offer first: the last completed job's hyperparameters, inputs and flavor. */
+  readonly remembered: RememberedChoices;
+  /** Ticks the Getting Started walkthrough as the workflow happens. */
+  readonly walkthrough: WalkthroughProgress;
 }
 
 export function createServices(context: vscode.ExtensionContext): Services & vscode.Disposable {
@@ -112,10 +119,14 @@ export function createServices(context: vscode.ExtensionContext): Services & vsc
     }),
   );
   own(new JobsStatusBar(jobs, engine));
+  own(new JobsContextKeys(jobs, (id, output) => engine.outputLocation(id, output) !== undefined));
+  const walkthrough = own(new WalkthroughProgress(log));
+  const remembered = own(new RememberedChoices(context.workspaceState, engine.onDidChangeJob));
+  own(engine.onDidChangeJob(({ kind }) => kind === 'created' && walkthrough.complete('create')));
   const jobEvents = own(new JobEventsDocuments(engine));
   const drafts = own(new JobSpecDrafts());
   // The walkthrough's last step completes once a job has completed.
-  const markJobCompleted = () => void vscode.commands.executeCommand('setContext', 'modelarts.hasCompletedJob', true);
+  const markJobCompleted = () => walkthrough.complete('completed');
   own(new JobNotifications(engine, markJobCompleted));
   const algorithms = own(new AlgorithmsModel(engine, log));
   const { tree: algorithmsTree, view: algorithmsView } = own(createAlgorithmsTreeView(algorithms, engine));
@@ -123,8 +134,14 @@ export function createServices(context: vscode.ExtensionContext): Services & vsc
   const datasets = own(new DatasetsModel(stores, log));
   const datasetsTree = own(new DatasetsTreeProvider(datasets));
   const datasetsView = own(vscode.window.createTreeView('modelarts.datasets', { treeDataProvider: datasetsTree, showCollapseAll: true }));
-  const jobLogs = own(new JobLogChannels(engine, context.workspaceState));
+  const jobLogs = own(
+    new JobLogChannels(engine, context.workspaceState, {
+      nameShared: (job) => jobs.sharesName(job),
+      onDidOpen: () => walkthrough.complete('logs'),
+    }),
+  );
   const devSessions = own(new DevSessions(engine, log));
+  own(devSessions.onDidChange(() => devSessions.all.length > 0 && walkthrough.complete('debug')));
   const jobPanels = own(
     new JobPanels({
       engine,
@@ -136,17 +153,18 @@ export function createServices(context: vscode.ExtensionContext): Services & vsc
     }),
   );
   const comparePanels = own(new ComparePanels({ engine, extensionUri: context.extensionUri, log, metricsPattern: () => currentSettings.metricsPattern || undefined }));
-  /** An output's folder, or an input's: its folder on this machine, or its place in the Datasets view. */
+  /** An output kept on this machine: Open Output… as from its row; an input: its folder, or its place in the Datasets view. */
   const revealChannel = async (job: TrainingJob, kind: 'input' | 'output', name: string): Promise<void> => {
     if (kind === 'output') {
-      const folder = engine.outputLocation(job.metadata.id, name);
-      if (folder) await vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(folder));
+      if (engine.outputLocation(job.metadata.id, name)) await vscode.commands.executeCommand('modelarts.jobs.openOutput', jobsTree.partNode(job, 'output', name));
       else void vscode.window.showInformationMessage(`Output ${name} of ${job.metadata.name} is not on this machine.`);
       return;
     }
     const url = job.algorithm.inputs.find((input) => input.name === name)?.remote.obs?.obs_url ?? '';
     if (url.startsWith('/') || url.startsWith('file://')) {
-      await vscode.commands.executeCommand('revealFileInOS', url.startsWith('/') ? vscode.Uri.file(url) : vscode.Uri.parse(url));
+      // A local folder: opened in a new window (revealFileInOS exists only in a desktop VS Code).
+      const uri = url.startsWith('/') ? vscode.Uri.file(url) : vscode.Uri.parse(url);
+      await vscode.commands.executeCommand('vscode.openFolder', uri, { forceNewWindow: true });
       return;
     }
     const { bucket, key } = parseObjectStoreUrl(url, `algorithm.inputs.${name}.remote.obs.obs_url`);
@@ -157,6 +175,7 @@ export function createServices(context: vscode.ExtensionContext): Services & vsc
   let restored = false;
   const publishState = (state: EngineState) => {
     void vscode.commands.executeCommand('setContext', 'modelarts.engineState', state.kind);
+    if (state.kind === 'available') walkthrough.complete('engine');
     if (state.kind !== 'available' || restored) return;
     restored = true;
     void jobLogs.restore().then((count) => count && log.info(`Following ${count} job log(s) again after the reload`));
@@ -209,6 +228,8 @@ export function createServices(context: vscode.ExtensionContext): Services & vsc
     devSessions,
     jobPanels,
     comparePanels,
+    remembered,
+    walkthrough,
     dispose() {
       for (const item of disposables.splice(0).reverse()) item.dispose();
     },

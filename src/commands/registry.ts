@@ -8,14 +8,15 @@ import * as vscode from 'vscode';
 import { ModelArtsError, errorMessage, isCancellation } from '../core/errors';
 import type { Services } from '../services';
 import { TreeNode } from '../views/treeNode';
-import { createAlgorithm, createJobFromAlgorithm, deleteAlgorithm, editAlgorithm, refreshAlgorithms } from './algorithms/algorithms';
+import { createJobFromAlgorithm, deleteAlgorithm, editAlgorithm, refreshAlgorithms } from './algorithms/algorithms';
+import { createAlgorithm } from './algorithms/createAlgorithm';
 import { copyJob } from './jobs/copyJob';
 import { debugInDevContainer, openDevContainerShell, promoteToJob, runInDevContainer } from './debug/debug';
 import { createJob, createJobFromDraft } from './jobs/createJob';
 import { deleteJob } from './jobs/deleteJob';
 import { clearJobsFilter, filterJobs, loadMoreJobs } from './jobs/filterJobs';
 import { openFullLog } from './jobs/openFullLog';
-import { revealOutput } from './jobs/revealOutput';
+import { addOutputToWorkspace, downloadOutput, openOutput, openOutputFile, revealOutput } from './jobs/jobOutputs';
 import { saveJobAsAlgorithm } from './jobs/saveJobAsAlgorithm';
 import { showEvents } from './jobs/showEvents';
 import { compareMetrics, showJobDetails } from './jobs/jobDetails';
@@ -55,6 +56,10 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   'modelarts.jobs.showDetails': showJobDetails,
   'modelarts.jobs.compareMetrics': compareMetrics,
   'modelarts.jobs.revealOutput': revealOutput,
+  'modelarts.jobs.openOutput': openOutput,
+  'modelarts.jobs.openOutputFile': openOutputFile,
+  'modelarts.jobs.addOutputToWorkspace': addOutputToWorkspace,
+  'modelarts.jobs.downloadOutput': downloadOutput,
   'modelarts.jobs.refresh': refreshJobs,
   'modelarts.jobs.filter': filterJobs,
   'modelarts.jobs.clearFilter': clearJobsFilter,
@@ -99,9 +104,23 @@ export function isInteractive(args: readonly unknown[]): boolean {
   return first === undefined || first instanceof TreeNode || first instanceof vscode.Uri || first instanceof JobDraft;
 }
 
+/**
+ * What a toolbar button hands its command when it has nothing to say: the debug toolbar (floating,
+ * in code-server and desktop VS Code 1.100 alike) runs its actions with the click event as their
+ * context, which reaches the extension host as `{isTrusted: true}`; some toolbars pass `null`.
+ * Such an argument is no argument: the command runs as from the palette.
+ */
+export function isUiEventResidue(arg: unknown): boolean {
+  if (arg === null) return true;
+  if (typeof arg !== 'object' || Array.isArray(arg) || arg instanceof TreeNode || arg instanceof vscode.Uri) return false;
+  const keys = Object.keys(arg);
+  return keys.length > 0 && keys.every((key) => key === 'isTrusted');
+}
+
 export function registerCommands(services: Services): vscode.Disposable[] {
   return Object.entries(COMMANDS).map(([id, command]) =>
-    vscode.commands.registerCommand(id, async (...args: unknown[]) => {
+    vscode.commands.registerCommand(id, async (...given: unknown[]) => {
+      const args = given.length && isUiEventResidue(given[0]) ? given.slice(1) : given;
       const interactive = isInteractive(args);
       services.log.debug(`${id} (${interactive ? 'interactive' : 'programmatic'})`);
       try {

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { ModelArtsError } from '../core/errors';
+import { isStoreUrl } from '../core/jobText';
 
 const SKIPPED_FOLDERS = new Set(['__pycache__', '.git', '.venv', 'venv', 'node_modules', '.mypy_cache', '.ipynb_checkpoints']);
 
@@ -41,17 +42,30 @@ export async function codeFromUri(uri: vscode.Uri | undefined): Promise<{ codeDi
 }
 
 /**
- * A programmatic request's code folder (`request[section].code_dir`) resolved against the first
- * workspace folder when it is relative; the request unchanged otherwise.
+ * A programmatic request's code folder (`request[section].code_dir`) and local input folders
+ * (`inputs[].remote.obs.obs_url` given as a path) resolved against the first workspace folder when
+ * they are relative; the request unchanged otherwise.
  */
 export function withWorkspaceCodeDir(request: unknown, section: 'algorithm' | 'job_config'): unknown {
   if (!request || typeof request !== 'object') return request;
   const config = (request as Record<string, unknown>)[section];
   if (!config || typeof config !== 'object') return request;
-  const codeDir = (config as { code_dir?: unknown }).code_dir;
   const root = vscode.workspace.workspaceFolders?.[0]?.uri;
-  if (typeof codeDir !== 'string' || path.isAbsolute(codeDir) || /^[a-z][a-z0-9+.-]*:\/\//i.test(codeDir) || root?.scheme !== 'file') return request;
-  return { ...request, [section]: { ...config, code_dir: path.join(root.fsPath, codeDir) } };
+  if (root?.scheme !== 'file') return request;
+  const resolve = (value: unknown) => (typeof value === 'string' && value !== '' && !path.isAbsolute(value) && !isStoreUrl(value) ? path.join(root.fsPath, value) : value);
+  const { code_dir: codeDir, inputs } = config as { code_dir?: unknown; inputs?: unknown };
+  const resolvedInputs = Array.isArray(inputs)
+    ? inputs.map((input: unknown) => {
+        const url = (input as { remote?: { obs?: { obs_url?: unknown } } } | undefined)?.remote?.obs?.obs_url;
+        if (resolve(url) === url) return input;
+        const typed = input as { remote: { obs: Record<string, unknown> } };
+        return { ...typed, remote: { ...typed.remote, obs: { ...typed.remote.obs, obs_url: resolve(url) } } };
+      })
+    : inputs;
+  return {
+    ...request,
+    [section]: { ...config, ...(codeDir !== undefined ? { code_dir: resolve(codeDir) } : {}), ...(inputs !== undefined ? { inputs: resolvedInputs } : {}) },
+  };
 }
 
 /** No preset engine image in the Docker engine: `field` is `algorithm.engine` or `job_config.engine`. */

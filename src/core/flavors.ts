@@ -12,6 +12,8 @@ export interface Flavor {
   readonly gpu_count: number;
   /** Most nodes a job of this flavor may use (1: not distributed). */
   readonly max_num: number;
+  /** Set on the backend's default flavor: why it is the default, for the flavor step. */
+  readonly default_reason?: string;
 }
 
 function cpuFlavor(cores: number, gib: number, maxNodes: number): Flavor {
@@ -64,10 +66,22 @@ export function flavorsThatFit(machine: MachineResources, flavors: readonly Flav
   );
 }
 
-/** The default: the largest fitting flavor up to 2 vCPUs and 8 GiB, so a laptop keeps some room. */
+/**
+ * The default: the largest fitting CPU flavor that leaves about half of the machine's CPUs and
+ * memory free, so a second job (or the editor, or a dev container) still has room; on a machine too
+ * small for that, the smallest flavor that fits.
+ */
 export function defaultFlavor(machine: MachineResources, flavors: readonly Flavor[] = LOCAL_FLAVORS): Flavor | undefined {
-  const fitting = flavorsThatFit(machine, flavors).filter((f) => f.gpu_count === 0 && f.cpu_cores <= 2 && f.memory_gib <= 8);
-  return fitting.at(-1) ?? flavorsThatFit(machine, flavors)[0];
+  const cpus = Math.max(1, Math.floor(machine.cpus / 2));
+  const fitting = flavorsThatFit(machine, flavors).filter((f) => f.gpu_count === 0);
+  const roomy = fitting.filter((f) => f.cpu_cores <= cpus && f.memory_gib * GIB <= machine.memoryBytes / 2);
+  return roomy.at(-1) ?? fitting[0];
+}
+
+/** Why the default flavor is the default, in a flavor step's words. */
+export function defaultFlavorReason(machine: MachineResources): string {
+  const gib = Math.floor(machine.memoryBytes / GIB);
+  return `default: leaves about half of this machine's ${machine.cpus} vCPU${machine.cpus === 1 ? '' : 's'} and ${gib} GiB for other jobs`;
 }
 
 export function findFlavor(id: string, flavors: readonly Flavor[] = LOCAL_FLAVORS): Flavor | undefined {

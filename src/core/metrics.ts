@@ -18,6 +18,8 @@ export interface MetricPoint {
   readonly metric: string;
   readonly step: number;
   readonly value: number;
+  /** What the step counts, as the line named it (`epoch`, `iter`); absent when the line named none (the step counts points). */
+  readonly stepName?: string;
 }
 
 /** One metric's points in columns, steps ascending (the shape uPlot-style charts take). */
@@ -25,6 +27,8 @@ export interface MetricSeries {
   readonly metric: string;
   readonly steps: number[];
   readonly values: number[];
+  /** What the steps count, for the chart's x axis: the log's own word (`epoch`), else `step`. */
+  readonly stepName: string;
 }
 
 export interface MetricParserOptions {
@@ -62,7 +66,7 @@ const NON_FINITE_WORDS = ['infinity', 'inf', 'nan'] as const;
  */
 export function createMetricParser(options: MetricParserOptions = {}): (line: string) => MetricPoint[] {
   const counts = new Map<string, { seen: number }>();
-  const point: Emit = (name, step, value, out) => {
+  const point: Emit = (name, step, value, out, stepName) => {
     const metric = name.length > MAX_METRIC_NAME_LENGTH ? name.slice(0, MAX_METRIC_NAME_LENGTH) : name;
     let count = counts.get(metric);
     if (!count) {
@@ -71,7 +75,7 @@ export function createMetricParser(options: MetricParserOptions = {}): (line: st
       counts.set(metric, count);
     }
     count.seen++;
-    out.push({ metric, step: step ?? count.seen, value });
+    out.push(step === undefined || stepName === undefined ? { metric, step: step ?? count.seen, value } : { metric, step, value, stepName });
   };
   const read = options.pattern?.trim() ? patternReader(options.pattern, point) : builtInReader(point);
   return (line) => {
@@ -85,7 +89,7 @@ function hasEscapes(line: string): boolean {
   return line.includes('\u001b') || line.includes('\r');
 }
 
-type Emit = (name: string, step: number | undefined, value: number, out: MetricPoint[]) => void;
+type Emit = (name: string, step: number | undefined, value: number, out: MetricPoint[], stepName?: string) => void;
 
 function patternReader(pattern: string, emit: Emit): (line: string) => MetricPoint[] {
   let regex: RegExp;
@@ -122,7 +126,7 @@ function patternReader(pattern: string, emit: Emit): (line: string) => MetricPoi
       const text = groups[name];
       if (text === undefined) continue;
       const value = numberIn(text, number);
-      if (Number.isFinite(value)) emit(name, Number.isFinite(step) ? step : undefined, value, out);
+      if (Number.isFinite(value)) emit(name, Number.isFinite(step) ? step : undefined, value, out, 'step');
     }
     return out;
   };
@@ -148,12 +152,13 @@ function builtInReader(emit: Emit): (line: string) => MetricPoint[] {
         break;
       }
     }
+    const stepName = stepIndex < 0 ? undefined : line.slice(keyStarts[stepIndex], keyEnds[stepIndex]).replace(/^['"]|['"]$/g, '').toLowerCase();
     const out: MetricPoint[] = [];
     for (let i = 0; i < pairs; i++) {
       const value = values[i]!;
       if (i === stepIndex || !Number.isFinite(value)) continue;
       const name = line.slice(keyStarts[i], keyEnds[i]);
-      if (isMetricName(name)) emit(name, step, value, out);
+      if (isMetricName(name)) emit(name, step, value, out, stepName);
     }
     return out;
   };
@@ -196,7 +201,7 @@ function jsonPoints(object: Record<string, unknown>, emit: Emit): MetricPoint[] 
   const out: MetricPoint[] = [];
   for (const key of keys) {
     const value = object[key];
-    if (key !== stepKey && typeof value === 'number' && Number.isFinite(value) && isMetricName(key)) emit(key, step, value, out);
+    if (key !== stepKey && typeof value === 'number' && Number.isFinite(value) && isMetricName(key)) emit(key, step, value, out, stepKey?.toLowerCase());
   }
   return out;
 }
@@ -391,6 +396,7 @@ interface MutableSeries {
   readonly metric: string;
   readonly steps: number[];
   readonly values: number[];
+  stepName: string | undefined;
 }
 
 /**
@@ -404,13 +410,14 @@ export class MetricSeriesSet {
   private points = 0;
 
   add(points: readonly MetricPoint[]): void {
-    for (const { metric, step, value } of points) {
+    for (const { metric, step, value, stepName } of points) {
       if (typeof metric !== 'string' || !metric || !Number.isFinite(step) || !Number.isFinite(value)) continue;
       let series = this.byMetric.get(metric);
       if (!series) {
-        series = { metric, steps: [], values: [] };
+        series = { metric, steps: [], values: [], stepName: undefined };
         this.byMetric.set(metric, series);
       }
+      series.stepName ??= stepName;
       const { steps, values } = series;
       const last = steps.length - 1;
       if (last < 0 || step > steps[last]!) {
@@ -433,7 +440,7 @@ export class MetricSeriesSet {
   /** A snapshot of every metric's series, in the order the metrics first appeared. */
   series(): MetricSeries[] {
     const out: MetricSeries[] = [];
-    for (const { metric, steps, values } of this.byMetric.values()) out.push({ metric, steps: steps.slice(), values: values.slice() });
+    for (const { metric, steps, values, stepName } of this.byMetric.values()) out.push({ metric, steps: steps.slice(), values: values.slice(), stepName: stepName ?? 'step' });
     return out;
   }
 

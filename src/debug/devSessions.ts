@@ -1,8 +1,8 @@
 /**
  * Debug sessions of type `modelarts`: each adapter VS Code asks for gets a fresh dev container.
- * Debugging, VS Code attaches straight to debugpy in the container through a DebugAdapterServer on
- * 127.0.0.1 (no Python extension needed); run without debugging (Ctrl+F5), a small inline adapter
- * streams the container's output into the Debug Console and ends with the program.
+ * Debugging, VS Code speaks to debugpy in the container through a relay on 127.0.0.1 (debugpyProxy.ts;
+ * no Python extension needed); run without debugging (Ctrl+F5), a small inline adapter streams the
+ * container's output into the Debug Console and ends with the program.
  *
  * A container lives exactly as long as its adapter: the adapter's stop (end, stop button, restart)
  * and the session's end both remove it, and so does the extension's deactivation.
@@ -13,13 +13,16 @@ import { errorMessage } from '../core/errors';
 import { DEBUG_TYPE } from '../core/launchConfig';
 import type { JobCreateRequest } from '../core/job';
 import type { DevContainer, DevContainerOutput, DevContainerShell, TrainingEngine } from '../engine/trainingEngine';
-import { JOB_REQUEST_KEY, requireDevContainers } from './launchConfigurations';
+import { DebugpyProxy } from './debugpyProxy';
+import { ATTACH_KEY, FLAVOR_REASON_KEY, JOB_REQUEST_KEY, requireDevContainers } from './launchConfigurations';
 
 export interface DevSession {
   readonly session: vscode.DebugSession;
   readonly container: DevContainer;
   /** The job request the container was built from: what promotion creates. */
   readonly request: JobCreateRequest;
+  /** Why the request has its flavor. */
+  readonly flavorReason: string | undefined;
 }
 
 export class DevSessions implements vscode.DebugAdapterDescriptorFactory, vscode.DebugAdapterTrackerFactory, vscode.Disposable {
@@ -73,7 +76,8 @@ export class DevSessions implements vscode.DebugAdapterDescriptorFactory, vscode
         }
       },
     );
-    this.sessions.set(session.id, { session, container, request });
+    const flavorReason = typeof session.configuration[FLAVOR_REASON_KEY] === 'string' ? (session.configuration[FLAVOR_REASON_KEY] as string) : undefined;
+    this.sessions.set(session.id, { session, container, request, flavorReason });
     this.changeEmitter.fire();
     void vscode.commands.executeCommand('setContext', 'modelarts.devSessionActive', true);
     this.log.info(`Dev container ${container.id} (${container.containerId.slice(0, 12)}) for "${session.name}": ${container.command.join(' ')}`);
@@ -81,7 +85,8 @@ export class DevSessions implements vscode.DebugAdapterDescriptorFactory, vscode
       runAdapter.bind(container);
       return new vscode.DebugAdapterInlineImplementation(runAdapter);
     }
-    return new vscode.DebugAdapterServer(container.debugPort ?? 0, '127.0.0.1');
+    const attach = (session.configuration[ATTACH_KEY] ?? {}) as Record<string, unknown>;
+    return new vscode.DebugAdapterInlineImplementation(new DebugpyProxy(container.debugPort ?? 0, attach));
   }
 
   createDebugAdapterTracker(session: vscode.DebugSession): vscode.DebugAdapterTracker {

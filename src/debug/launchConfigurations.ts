@@ -18,30 +18,46 @@ import {
 } from '../core/launchConfig';
 import type { DevContainerHost, TrainingEngine } from '../engine/trainingEngine';
 import type { Services } from '../services';
+import { preferredFlavor } from '../drafts/flavorChoice';
 
 /** Where the launch's job request is kept in the resolved configuration, for the session and promotion. */
 export const JOB_REQUEST_KEY = '__modelartsJobRequest';
+/** Why that request has its flavor (for promotion's review). */
+export const FLAVOR_REASON_KEY = '__modelartsFlavorReason';
+/** The arguments of debugpy's attach request (path mappings, justMyCode), for the relay. */
+export const ATTACH_KEY = '__modelartsAttach';
 
 export interface LaunchRequest {
   readonly config: LaunchConfiguration;
   readonly request: JobCreateRequest;
+  /** Why the job gets its flavor, in the flavor step's words. */
+  readonly flavorReason: string;
 }
 
 /** The job request a configuration (variables already substituted) stands for; errors name launch attributes. */
 export async function launchRequestFor(services: Services, raw: unknown, folder: vscode.WorkspaceFolder | undefined): Promise<LaunchRequest> {
   const config = parseLaunchConfiguration(raw);
   const engines = config.engine || config.image ? [] : await services.engine.listPresetEngines();
+  const workspaceFolder = folder?.uri.scheme === 'file' ? folder.uri.fsPath : workspaceRoot();
+  // Without a flavor attribute: the one Create Training Job would offer first (setting, last completed, last chosen, default).
+  const preferred = config.flavor
+    ? undefined
+    : preferredFlavor(await services.engine.listFlavors().catch(() => []), {
+        setting: services.settings.defaultFlavor,
+        ...(config.bootFile ? { lastCompleted: services.remembered.lastCompleted({ bootFile: path.resolve(workspaceFolder ?? '', config.codeDir ?? '', config.bootFile) }) } : {}),
+        ...(services.remembered.lastFlavor ? { lastChosen: services.remembered.lastFlavor } : {}),
+      });
   const request = jobRequestFromLaunch(config, {
-    workspaceFolder: folder?.uri.scheme === 'file' ? folder.uri.fsPath : workspaceRoot(),
+    workspaceFolder,
     ...(engines.length === 1 && engines[0] ? { defaultEngine: engines[0].engine_id } : {}),
-    ...(services.settings.defaultFlavor ? { defaultFlavor: services.settings.defaultFlavor } : {}),
+    ...(preferred ? { defaultFlavor: preferred.flavor.flavor_id } : services.settings.defaultFlavor ? { defaultFlavor: services.settings.defaultFlavor } : {}),
   });
   if (!config.engine && !config.image && engines.length > 1) {
     throw new InvalidInputError(`Launch configuration "${config.name}"`, [
       { field: 'engine', message: `is required: several preset engines are installed (${engines.map((e) => e.engine_id).join(', ')})` },
     ]);
   }
-  return { config, request };
+  return { config, request, flavorReason: config.flavor ? 'the launch configuration\'s flavor' : (preferred?.reason ?? 'the backend\'s default') };
 }
 
 function workspaceRoot(): string | undefined {
@@ -73,8 +89,8 @@ export class LaunchConfigurationProvider implements vscode.DebugConfigurationPro
 
   /**
    * Checks the configuration against this machine as the launch will (code, engine, flavor, inputs),
-   * so a mistake is reported naming its attribute before anything starts; then turns it into
-   * debugpy's attach request. Returning undefined cancels the launch.
+   * so a mistake is reported naming its attribute before anything starts; then adds what the
+   * session needs (the job request, debugpy's attach arguments). Returning undefined cancels the launch.
    */
   async resolveDebugConfigurationWithSubstitutedVariables(
     folder: vscode.WorkspaceFolder | undefined,
@@ -104,14 +120,16 @@ export class LaunchConfigurationProvider implements vscode.DebugConfigurationPro
     return {
       ...config,
       [JOB_REQUEST_KEY]: launch.request,
+      [FLAVOR_REASON_KEY]: launch.flavorReason,
+      // debugpy already runs in the container and waits: the relay attaches to it with these.
       ...(config.noDebug === true
         ? {}
         : {
-            // debugpy already runs in the container and waits: the editor attaches to it.
-            request: 'attach',
-            justMyCode: launch.config.justMyCode ?? true,
-            redirectOutput: true,
-            ...(codeDir ? { pathMappings: [{ localRoot: path.resolve(codeDir), remoteRoot: containerCodeDir(codeDir) }] } : {}),
+            [ATTACH_KEY]: {
+              justMyCode: launch.config.justMyCode ?? true,
+              redirectOutput: true,
+              ...(codeDir ? { pathMappings: [{ localRoot: path.resolve(codeDir), remoteRoot: containerCodeDir(codeDir) }] } : {}),
+            },
           }),
     };
   }

@@ -39,6 +39,8 @@ export class JobLogChannel implements vscode.Disposable {
   private skippedTotal = 0;
   private lastRestart = 0;
   private shown: boolean | undefined;
+  /** The log is complete (its job ended and every line is in the channel). */
+  ended = false;
 
   constructor(
     private readonly engine: TrainingEngine,
@@ -59,6 +61,11 @@ export class JobLogChannel implements vscode.Disposable {
     this.current.show(preserveFocus);
   }
 
+  /** Whether the Output view shows this channel now (its document is in a visible editor). */
+  get visible(): boolean {
+    return vscode.window.visibleTextEditors.some((editor) => editor.document.uri.scheme === 'output' && decodeURIComponent(editor.document.uri.path).endsWith(this.name));
+  }
+
   private async follow(): Promise<void> {
     const id = this.job.metadata.id;
     try {
@@ -69,6 +76,7 @@ export class JobLogChannel implements vscode.Disposable {
       if (!this.abort.signal.aborted) this.push([`[ModelArts] The log stopped: ${errorMessage(error)}`]);
     }
     this.flush(true);
+    this.ended = true;
     if (this.abort.signal.aborted) return;
     const job = await this.engine.getJob(id).catch(() => undefined);
     const left = this.skippedTotal ? ` ${this.skippedTotal.toLocaleString('en-US')} lines of its log are not shown here.` : '';
@@ -136,25 +144,51 @@ function summary(job: TrainingJob, task: string): string {
 }
 
 const FOLLOWED_KEY = 'modelarts.followedLogs';
+/** Channels kept open at most; beyond it the channels of ended jobs close, the oldest first. */
+export const MAX_OPEN_CHANNELS = 10;
 
 interface Followed {
   readonly jobId: string;
   readonly task: string;
 }
 
+/**
+ * A channel's name puts what tells it apart first, because the Output view's list cuts names short:
+ * `digits-lr01 · ModelArts`, `ddp · worker-1 · ModelArts`, and the id's start when two jobs share a name.
+ */
+export function channelName(job: TrainingJob, task: string, nameShared: boolean): string {
+  const parts = [job.metadata.name, ...(nameShared ? [`#${job.metadata.id.slice(0, 8)}`] : []), ...(job.status.tasks.length > 1 ? [task] : []), 'ModelArts'];
+  return parts.join(' · ');
+}
+
+export interface JobLogChannelsOptions {
+  /** Whether another job carries the same name (its channel then names the id too). */
+  readonly nameShared: (job: TrainingJob) => boolean;
+  /** A log is being followed (a person opened it, or it opened by itself). */
+  readonly onDidOpen?: () => void;
+}
+
 export class JobLogChannels implements vscode.Disposable {
   private readonly channels = new Map<string, JobLogChannel>();
+  /** Keys in the order their channels were last shown, oldest first. */
+  private readonly shownOrder: string[] = [];
+  private readonly subscription: vscode.Disposable;
 
   constructor(
     private readonly engine: TrainingEngine,
     /** Remembers which logs this window follows, so a reload picks them up again. */
     private readonly memento: vscode.Memento,
-  ) {}
+    private readonly options: JobLogChannelsOptions,
+  ) {
+    // A job deleted anywhere (a command, another window, the API) takes its channels with it.
+    this.subscription = toVscodeDisposable(engine.onDidChangeJob(({ kind, job }) => kind === 'deleted' && this.close(job.metadata.id)));
+  }
 
   /** Opens (or reveals) the channel following `task` of `job`. */
   show(job: TrainingJob, task: string, preserveFocus: boolean): JobLogChannel {
     const channel = this.open(job, task);
     channel.show(preserveFocus);
+    this.touch(`${job.metadata.id}/${task}`);
     return channel;
   }
 
@@ -162,12 +196,29 @@ export class JobLogChannels implements vscode.Disposable {
     const key = `${job.metadata.id}/${task}`;
     let channel = this.channels.get(key);
     if (!channel) {
-      const suffix = job.status.tasks.length > 1 ? ` (${task})` : '';
-      channel = new JobLogChannel(this.engine, job, task, `ModelArts Job: ${job.metadata.name}${suffix}`);
+      channel = new JobLogChannel(this.engine, job, task, channelName(job, task, this.options.nameShared(job)));
       this.channels.set(key, channel);
+      this.touch(key);
+      this.trim();
       void this.remember();
+      this.options.onDidOpen?.();
     }
     return channel;
+  }
+
+  private touch(key: string): void {
+    const at = this.shownOrder.indexOf(key);
+    if (at >= 0) this.shownOrder.splice(at, 1);
+    this.shownOrder.push(key);
+  }
+
+  /** Closes the channels of ended jobs, least recently shown first, while more than the cap are open. */
+  private trim(): void {
+    for (const key of [...this.shownOrder]) {
+      if (this.channels.size <= MAX_OPEN_CHANNELS) return;
+      const channel = this.channels.get(key);
+      if (channel && channel.ended) this.closeChannel(key);
+    }
   }
 
   /** After a window reload: follows again the logs of jobs that still run, from their first line. */
@@ -185,15 +236,29 @@ export class JobLogChannels implements vscode.Disposable {
     return restored;
   }
 
-  /** Closes the channels of a job (it is being deleted). */
+  /**
+   * Closes the channels of a job (it was deleted). When one of them was on show, the Output view
+   * shows the job channel shown before it rather than whatever channel VS Code picks.
+   */
   close(jobId: string): void {
-    for (const [key, channel] of this.channels) {
-      if (key.startsWith(`${jobId}/`)) {
-        channel.dispose();
-        this.channels.delete(key);
-      }
+    let wasVisible = false;
+    for (const key of [...this.channels.keys()]) {
+      if (!key.startsWith(`${jobId}/`)) continue;
+      wasVisible ||= this.channels.get(key)?.visible === true;
+      this.closeChannel(key);
+    }
+    if (wasVisible) {
+      const previous = this.shownOrder.at(-1);
+      if (previous) this.channels.get(previous)?.show(true);
     }
     void this.remember();
+  }
+
+  private closeChannel(key: string): void {
+    this.channels.get(key)?.dispose();
+    this.channels.delete(key);
+    const at = this.shownOrder.indexOf(key);
+    if (at >= 0) this.shownOrder.splice(at, 1);
   }
 
   /** Names of the open channels, for tests and the API. */
@@ -207,7 +272,12 @@ export class JobLogChannels implements vscode.Disposable {
   }
 
   dispose(): void {
+    this.subscription.dispose();
     for (const channel of this.channels.values()) channel.dispose();
     this.channels.clear();
   }
+}
+
+function toVscodeDisposable(disposable: { dispose(): void }): vscode.Disposable {
+  return { dispose: () => disposable.dispose() };
 }

@@ -24,7 +24,9 @@ export class JobNotifications implements vscode.Disposable {
 
   private async tell(job: TrainingJob): Promise<void> {
     const failed = job.status.task_statuses.find((s) => s.exit_code !== undefined && s.exit_code !== 0);
-    const why = failed ? `${failed.task} exited with code ${failed.exit_code}${failed.message ? ` (${failed.message})` : ''}` : job.status.secondary_phase;
+    // The task's message adds to the exit code only when it says more than the code itself.
+    const more = failed?.message && !/^exited with code -?\d+$/i.test(failed.message.trim()) ? ` (${failed.message})` : '';
+    const why = failed ? `${failed.task} exited with code ${failed.exit_code}${more}` : job.status.secondary_phase;
     const choice = await vscode.window.showErrorMessage(`Training job ${job.metadata.name} ${job.status.phase === 'Failed' ? 'failed' : 'ended abnormally'}: ${why}.`, 'Show Log', 'Show Events');
     try {
       if (choice === 'Show Log') await vscode.commands.executeCommand('modelarts.jobs.showLogs', job.metadata.id, failed?.task ?? job.status.tasks[0] ?? 'worker-0');

@@ -126,7 +126,7 @@ export class JobMetrics implements vscode.Disposable {
     const series: MetricSeries[] = [];
     for (const each of all) {
       const from = this.sent.get(`m:${each.metric}`) ?? 0;
-      if (each.steps.length > from) series.push({ metric: each.metric, steps: each.steps.slice(from), values: each.values.slice(from) });
+      if (each.steps.length > from) series.push({ metric: each.metric, steps: each.steps.slice(from), values: each.values.slice(from), stepName: each.stepName });
     }
     const resources: ResourceSeries[] = [];
     for (const each of this.resources.values()) {

@@ -18,6 +18,8 @@ export const metricSeriesSchema = z.object({
   metric: z.string(),
   steps: z.array(z.number()),
   values: z.array(z.number()),
+  /** What the steps count (the x axis): the log's word such as `epoch`, else `step`. */
+  stepName: z.string().max(64).default('step'),
 });
 export type MetricSeriesMessage = z.output<typeof metricSeriesSchema>;
 

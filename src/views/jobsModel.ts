@@ -13,6 +13,8 @@ export type JobsModelChange = { readonly kind: 'reset' } | { readonly kind: 'job
 export class JobsModel implements vscode.Disposable {
   private readonly jobs = new Map<string, TrainingJob>();
   private sorted: TrainingJob[] | undefined;
+  /** How many jobs carry each name; rebuilt when the list changes shape. */
+  private nameCounts: Map<string, number> | undefined;
   private loading: Promise<void> | undefined;
   private lastLoadError: string | undefined;
   /** Changes that arrive while a load is in flight: newer than what the load returns. */
@@ -32,7 +34,10 @@ export class JobsModel implements vscode.Disposable {
         if (change.kind === 'deleted') this.jobs.delete(change.job.metadata.id);
         else this.jobs.set(change.job.metadata.id, change.job);
         const reorder = change.kind !== 'updated';
-        if (reorder) this.sorted = undefined;
+        if (reorder) {
+          this.sorted = undefined;
+          this.nameCounts = undefined;
+        }
         else if (this.sorted) this.sorted = this.sorted.map((job) => (job.metadata.id === change.job.metadata.id ? change.job : job));
         this.changeEmitter.fire(reorder ? { kind: 'reset' } : { kind: 'job', job: change.job });
       }),
@@ -47,6 +52,15 @@ export class JobsModel implements vscode.Disposable {
   list(): readonly TrainingJob[] {
     this.sorted ??= [...this.jobs.values()].sort((a, b) => b.metadata.create_time - a.metadata.create_time);
     return this.sorted;
+  }
+
+  /** Whether another job carries this job's name (ModelArts allows that; rows and channels then show the id). */
+  sharesName(job: TrainingJob): boolean {
+    if (!this.nameCounts) {
+      this.nameCounts = new Map();
+      for (const each of this.jobs.values()) this.nameCounts.set(each.metadata.name, (this.nameCounts.get(each.metadata.name) ?? 0) + 1);
+    }
+    return (this.nameCounts.get(job.metadata.name) ?? 0) > 1;
   }
 
   /** Why the last load failed, until one succeeds. */
@@ -76,6 +90,7 @@ export class JobsModel implements vscode.Disposable {
       } finally {
         this.changedDuringLoad = undefined;
         this.sorted = undefined;
+        this.nameCounts = undefined;
         this.loading = undefined;
         this.changeEmitter.fire({ kind: 'reset' });
       }

@@ -190,7 +190,9 @@ export class JobsTreeProvider implements vscode.TreeDataProvider<JobsTreeNode>, 
     item.id = job.metadata.id;
     const [icon, color] = PHASE_ICONS[job.status.phase];
     item.iconPath = new vscode.ThemeIcon(icon, new vscode.ThemeColor(color));
-    item.description = describeJob(job, Date.now());
+    // Two jobs of one name (ModelArts allows it) are told apart by the start of their ids.
+    const shared = this.model.sharesName(job) ? ` · #${job.metadata.id.slice(0, 8)}` : '';
+    item.description = describeJob(job, Date.now()) + shared;
     item.tooltip = jobTooltip(job, this.engine.displayName);
     item.contextValue = jobContextValue(job);
     item.accessibilityInformation = { label: `Training job ${job.metadata.name}, ${item.description}` };
@@ -218,6 +220,12 @@ export class JobsTreeProvider implements vscode.TreeDataProvider<JobsTreeNode>, 
 
   getParent(node: JobsTreeNode): JobsTreeNode | undefined {
     return node instanceof JobPartNode ? node.parent : undefined;
+  }
+
+  /** The node of a task, input or output of a job (what its row's menu hands to commands). */
+  partNode(job: TrainingJob, kind: 'input' | 'output', name: string): JobPartNode {
+    const location = (kind === 'input' ? job.algorithm.inputs.find((i) => i.name === name)?.remote.obs?.obs_url : job.algorithm.outputs.find((o) => o.name === name)?.remote?.obs.obs_url) ?? '';
+    return new JobPartNode(this.nodeFor(job), { kind, name, location });
   }
 
   /** The node of a job, for `TreeView.reveal`. */

@@ -312,6 +312,7 @@ describe('Local engine life cycle (real Docker)', function () {
       spec: { resource: { flavor_id: SMALL, node_count: 2 } },
     });
     assert.deepEqual(job.status.tasks, ['worker-0', 'worker-1']);
+    const container = await docker.getContainer(`modelarts-job-${job.metadata.id}-worker-1`).inspect();
     const done = await waitForTerminal(engine, job.metadata.id, 180_000);
     const logs = await Promise.all(['worker-0', 'worker-1'].map((task) => engine.readLog(job.metadata.id, task)));
     assert.equal(done.status.phase, 'Completed', logs.join('\n---\n'));
@@ -319,13 +320,17 @@ describe('Local engine life cycle (real Docker)', function () {
     assert.ok((logs[0] ?? '').split('\n').some((line) => EPOCH_LINE.test(line)), 'rank 0 printed epoch lines');
     assert.match(logs[0] ?? '', /rank 0 done/);
     assert.match(logs[1] ?? '', /rank 1 done/);
-    const container = await docker.getContainer(`modelarts-job-${job.metadata.id}-worker-1`).inspect();
     const env = Object.fromEntries(container.Config.Env.map((e) => e.split(/=(.*)/s).slice(0, 2)));
     assert.equal(env['VC_TASK_INDEX'], '1');
     assert.equal(env['MA_NUM_HOSTS'], '2');
     assert.equal(env['VC_WORKER_HOSTS'], `modelarts-job-${job.metadata.id}-worker-0,modelarts-job-${job.metadata.id}-worker-1`);
+    // Once it ended (and its logs were read), its containers and network are gone from docker ps -a.
+    await engine.idle();
+    for (const task of ['worker-0', 'worker-1']) {
+      await assert.rejects(docker.getContainer(`modelarts-job-${job.metadata.id}-${task}`).inspect(), /404|no such container/i, `${task}'s container is removed after the end`);
+    }
+    await assert.rejects(docker.getNetwork(`modelarts-job-${job.metadata.id}`).inspect(), /404|no such network/i, 'its network is removed after the end');
     await engine.deleteJob(job.metadata.id);
-    await assert.rejects(docker.getNetwork(`modelarts-job-${job.metadata.id}`).inspect(), /404|no such network/i, 'its network is removed with it');
   });
 
   it('fails a distributed job when one node fails, stopping the other', async function () {

@@ -35,11 +35,16 @@ describe('store URLs', function () {
 });
 
 describe('local flavors', function () {
-  it('offers only flavors that fit the machine, and a modest default', function () {
+  it('offers only flavors that fit the machine, and a default that leaves half of it free', function () {
     const laptop = { cpus: 2, memoryBytes: 7.6 * GIB };
     assert.deepEqual(flavorsThatFit(laptop).map((f) => f.flavor_id), ['modelarts.local.cpu.1u2g', 'modelarts.local.cpu.2u4g']);
-    assert.equal(defaultFlavor(laptop)?.flavor_id, 'modelarts.local.cpu.2u4g');
-    assert.equal(defaultFlavor({ cpus: 16, memoryBytes: 64 * GIB })?.flavor_id, 'modelarts.local.cpu.2u8g');
+    // Half the machine: the 2-core laptop keeps a core for a second job.
+    assert.equal(defaultFlavor(laptop)?.flavor_id, 'modelarts.local.cpu.1u2g');
+    assert.equal(defaultFlavor({ cpus: 2, memoryBytes: 24 * GIB })?.flavor_id, 'modelarts.local.cpu.1u2g');
+    assert.equal(defaultFlavor({ cpus: 8, memoryBytes: 32 * GIB })?.flavor_id, 'modelarts.local.cpu.4u16g');
+    assert.equal(defaultFlavor({ cpus: 16, memoryBytes: 64 * GIB })?.flavor_id, 'modelarts.local.cpu.8u32g');
+    // Too small for a half: the smallest that fits.
+    assert.equal(defaultFlavor({ cpus: 1, memoryBytes: 3 * GIB })?.flavor_id, 'modelarts.local.cpu.1u2g');
     assert.equal(defaultFlavor({ cpus: 1, memoryBytes: 1 * GIB }), undefined);
     // GPU flavors only where the engine reports GPUs, and never as the default.
     assert.ok(!flavorsThatFit({ cpus: 16, memoryBytes: 64 * GIB }).some((f) => f.flavor_type === 'GPU'));

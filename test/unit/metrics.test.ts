@@ -24,11 +24,14 @@ describe('Training metrics', function () {
     it("reads the digits example's epoch lines, the first step word giving the step", function () {
       const parse = createMetricParser();
       assert.deepEqual(parse('epoch 3 loss 0.4100 acc 0.8800 val_loss 0.3000 val_acc 0.9100'), [
-        { metric: 'loss', step: 3, value: 0.41 },
-        { metric: 'acc', step: 3, value: 0.88 },
-        { metric: 'val_loss', step: 3, value: 0.3 },
-        { metric: 'val_acc', step: 3, value: 0.91 },
+        { metric: 'loss', step: 3, value: 0.41, stepName: 'epoch' },
+        { metric: 'acc', step: 3, value: 0.88, stepName: 'epoch' },
+        { metric: 'val_loss', step: 3, value: 0.3, stepName: 'epoch' },
+        { metric: 'val_acc', step: 3, value: 0.91, stepName: 'epoch' },
       ]);
+      // The chart's x axis is named after the step word the line used.
+      assert.deepEqual([...new Set(parse('ITERATION 7 loss 0.5').map((point) => point.stepName))], ['iteration']);
+      assert.equal(parse('loss 0.5')[0]?.stepName, undefined, 'no step word: the step counts points');
       assert.deepEqual(brief(parse('loss 0.5 ITERATION 7 lr 1e-3')), ['loss@7=0.5', 'lr@7=0.001']);
       // Only the first step word is the step; a later one is an ordinary metric.
       assert.deepEqual(brief(parse('Epoch 2 step 200 loss 0.25')), ['step@2=200', 'loss@2=0.25']);
@@ -48,8 +51,8 @@ describe('Training metrics', function () {
     it('reads JSON lines: finite numbers only, nested values and strings ignored', function () {
       const parse = createMetricParser();
       assert.deepEqual(parse('{"epoch": 4, "loss": 0.2, "acc": 0.95}'), [
-        { metric: 'loss', step: 4, value: 0.2 },
-        { metric: 'acc', step: 4, value: 0.95 },
+        { metric: 'loss', step: 4, value: 0.2, stepName: 'epoch' },
+        { metric: 'acc', step: 4, value: 0.95, stepName: 'epoch' },
       ]);
       assert.deepEqual(
         brief(parse(' {"loss": 0.1, "Step": 9, "phase": "train", "nested": {"acc": 1}, "list": [1, 2], "ok": true, "big": 1e999, "none": null} ')),
@@ -252,9 +255,9 @@ describe('Training metrics', function () {
       }
       set.add([{ metric: 'acc', step: 0, value: 0.1 }, { metric: 'loss', step: 2.5, value: 0.6 }]);
       assert.deepEqual(set.series(), [
-        { metric: 'loss', steps: [1, 2, 2.5, 3], values: [0.9, 0.65, 0.6, 0.5] },
-        { metric: 'acc', steps: [0, 1, 2], values: [0.1, 0.5, 0.6] },
-        { metric: 'val_loss', steps: [2], values: [0.8] },
+        { metric: 'loss', steps: [1, 2, 2.5, 3], values: [0.9, 0.65, 0.6, 0.5], stepName: 'epoch' },
+        { metric: 'acc', steps: [0, 1, 2], values: [0.1, 0.5, 0.6], stepName: 'epoch' },
+        { metric: 'val_loss', steps: [2], values: [0.8], stepName: 'epoch' },
       ]);
       assert.equal(set.pointCount, 8);
     });
@@ -271,14 +274,14 @@ describe('Training metrics', function () {
         { metric: '', step: 4, value: 4 },
       ]);
       assert.deepEqual(before[0]?.steps, [1]);
-      assert.deepEqual(set.series(), [{ metric: 'loss', steps: [1, 2], values: [1, 2] }]);
+      assert.deepEqual(set.series(), [{ metric: 'loss', steps: [1, 2], values: [1, 2], stepName: 'step' }]);
       assert.equal(set.pointCount, 2);
     });
 
     it('inserts an earlier step in place and appends a later one', function () {
       const set = new MetricSeriesSet();
       for (const step of [5, 1, 9, 3, 7, 3, 10, 0]) set.add([{ metric: 'loss', step, value: step * 10 }]);
-      assert.deepEqual(set.series(), [{ metric: 'loss', steps: [0, 1, 3, 5, 7, 9, 10], values: [0, 10, 30, 50, 70, 90, 100] }]);
+      assert.deepEqual(set.series(), [{ metric: 'loss', steps: [0, 1, 3, 5, 7, 9, 10], values: [0, 10, 30, 50, 70, 90, 100], stepName: 'step' }]);
     });
   });
 });

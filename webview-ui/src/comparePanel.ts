@@ -21,7 +21,7 @@ append(root, el('h1', undefined, 'Compare Metrics'), legend, chartsBox, empty);
 
 let jobs: Extract<CompareHostMessage, { type: 'jobs' }>['jobs'] = [];
 /** metric → job id → points */
-const metrics = new Map<string, Map<string, { steps: number[]; values: number[] }>>();
+const metrics = new Map<string, Map<string, { steps: number[]; values: number[]; stepName: string }>>();
 const charts = new Charts();
 let drawScheduled = false;
 
@@ -34,7 +34,7 @@ function draw(): void {
     charts.draw(
       chartsBox,
       metric,
-      { title: metric, xLabel: 'step', time: false, lines: shown.map(({ job, index }) => ({ label: job.name, color: chartColor(index) })) },
+      { title: metric, xLabel: shown[0]?.points?.stepName ?? 'step', time: false, lines: shown.map(({ job, index }) => ({ label: job.name, color: chartColor(index) })) },
       alignSeries(shown.map(({ points }) => ({ x: points?.steps ?? [], y: points?.values ?? [] }))),
     );
   }
@@ -64,7 +64,7 @@ function receive(message: CompareHostMessage): void {
     let byJob = metrics.get(series.metric);
     if (!byJob) metrics.set(series.metric, (byJob = new Map()));
     const into = message.reset ? undefined : byJob.get(message.jobId);
-    byJob.set(message.jobId, into ? { steps: into.steps.concat(series.steps), values: into.values.concat(series.values) } : { steps: series.steps, values: series.values });
+    byJob.set(message.jobId, into ? { steps: into.steps.concat(series.steps), values: into.values.concat(series.values), stepName: into.stepName } : { steps: series.steps, values: series.values, stepName: series.stepName });
   }
   scheduleDraw();
 }

@@ -35,7 +35,7 @@ const EVENTS_PAGE = 300;
 let job: Extract<HostMessage, { type: 'job' }> | undefined;
 let events: JobEvent[] = [];
 let eventsShown = EVENTS_PAGE;
-const metricSeries = new Map<string, { steps: number[]; values: number[] }>();
+const metricSeries = new Map<string, { steps: number[]; values: number[]; stepName: string }>();
 const resourceSeries = new Map<string, { times: number[]; cpuPercent: number[]; memoryBytes: number[] }>();
 const charts = new Charts();
 
@@ -252,7 +252,7 @@ function renderMetrics(): void {
   if (resourceSeries.size) resourceCharts.querySelector('.empty')?.remove();
   let index = 0;
   for (const [metric, series] of metricSeries) {
-    charts.draw(trainingCharts, `m:${metric}`, { title: metric, xLabel: 'step', time: false, lines: [{ label: metric, color: chartColor(index++) }] }, [series.steps, series.values]);
+    charts.draw(trainingCharts, `m:${metric}`, { title: metric, xLabel: series.stepName, time: false, lines: [{ label: metric, color: chartColor(index++) }] }, [series.steps, series.values]);
   }
   for (const [task, series] of resourceSeries) {
     const times = series.times.map((t) => t / 1000);
@@ -283,7 +283,7 @@ function receive(message: HostMessage): void {
       // concat, not push(...): a series may hold 100,000 points.
       for (const series of message.series) {
         const into = metricSeries.get(series.metric);
-        metricSeries.set(series.metric, into ? { steps: into.steps.concat(series.steps), values: into.values.concat(series.values) } : { steps: series.steps, values: series.values });
+        metricSeries.set(series.metric, into ? { steps: into.steps.concat(series.steps), values: into.values.concat(series.values), stepName: into.stepName } : { steps: series.steps, values: series.values, stepName: series.stepName });
       }
       for (const series of message.resources) {
         const into = resourceSeries.get(series.task);

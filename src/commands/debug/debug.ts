@@ -20,6 +20,7 @@ import {
   type LaunchRequest,
 } from '../../debug/launchConfigurations';
 import type { Services } from '../../services';
+import { flavorItems } from '../../drafts/flavorChoice';
 import { createAndReveal, requireTrust } from '../jobs/createJob';
 import type { CommandContext } from '../registry';
 
@@ -71,29 +72,15 @@ export async function promoteToJob({ services, interactive }: CommandContext, ..
   const source = await promotionSource(services, args[0], interactive);
   if (!source) return undefined;
   const taken = new Set((await services.engine.listJobs()).map((job) => job.metadata.name));
-  const request: JobCreateRequest = { ...source.request, metadata: { ...source.request.metadata, name: uniqueName(source.request.metadata.name, (name) => taken.has(name)) } };
+  let request: JobCreateRequest = { ...source.request, metadata: { ...source.request.metadata, name: uniqueName(source.request.metadata.name, (name) => taken.has(name)) } };
   if (interactive) {
-    const planned = await requireDevContainers(services.engine).check(request).catch((error: unknown) => {
-      throw source.config ? inLaunchTerms(error, source.config, request) : error;
-    });
-    const command = bootCommand(planned.algorithm).map((part, index) => (index === 1 ? path.posix.basename(part) : part)).join(' ');
-    const picked = await vscode.window.showQuickPick(
-      [
-        {
-          label: `$(rocket) Create training job ${request.metadata.name}`,
-          description: `${planned.spec.resource.flavor_name} × 1`,
-          detail: `${planned.algorithm.engine.image_url} · ${command}`,
-          value: 'create' as const,
-        },
-        { label: '$(json) Open as JSON…', description: 'Review or edit the whole spec, then create it from the editor title', value: 'json' as const },
-      ],
-      { title: `Promote ${source.label} to a Training Job`, placeHolder: 'The same image, code, boot file, arguments, inputs and outputs', ignoreFocusOut: true },
-    );
-    if (!picked) return undefined;
-    if (picked.value === 'json') {
+    const reviewed = await reviewPromotion(services, source, request);
+    if (reviewed === undefined) return undefined;
+    if (reviewed === 'json') {
       await services.drafts.open(request.metadata.name, request);
       return undefined;
     }
+    request = reviewed;
   }
   try {
     return await createAndReveal(services, request);
@@ -106,6 +93,51 @@ interface PromotionSource {
   readonly label: string;
   readonly request: JobCreateRequest;
   readonly config?: LaunchRequest['config'];
+  /** Why the job gets its flavor. */
+  readonly flavorReason?: string;
+}
+
+/**
+ * The job promotion will create, with its flavor (and why) and command line: Create, Change
+ * Flavor…, or Open as JSON…. Resolves with the request to create, 'json', or undefined (closed).
+ */
+async function reviewPromotion(services: Services, source: PromotionSource, initial: JobCreateRequest): Promise<JobCreateRequest | 'json' | undefined> {
+  let request = initial;
+  let reason = source.flavorReason ?? '';
+  for (;;) {
+    const planned = await requireDevContainers(services.engine).check(request).catch((error: unknown) => {
+      throw source.config ? inLaunchTerms(error, source.config, request) : error;
+    });
+    const command = bootCommand(planned.algorithm).map((part, index) => (index === 1 ? path.posix.basename(part) : part)).join(' ');
+    const picked = await vscode.window.showQuickPick(
+      [
+        {
+          label: `$(rocket) Create training job ${request.metadata.name}`,
+          description: `${planned.spec.resource.flavor_name} × 1${reason ? ` (${reason})` : ''}`,
+          detail: `${planned.algorithm.engine.image_url} · ${command}`,
+          value: 'create' as const,
+        },
+        { label: '$(server) Change Flavor…', description: `now ${planned.spec.resource.flavor_id}`, value: 'flavor' as const },
+        { label: '$(json) Open as JSON…', description: 'Review or edit the whole spec, then create it from the editor title', value: 'json' as const },
+      ],
+      { title: `Promote ${source.label} to a Training Job`, placeHolder: 'The same image, code, boot file, arguments, inputs and outputs', ignoreFocusOut: true },
+    );
+    if (!picked) return undefined;
+    if (picked.value !== 'flavor') {
+      await services.remembered.rememberFlavor(planned.spec.resource.flavor_id);
+      return picked.value === 'json' ? 'json' : request;
+    }
+    const flavors = await services.engine.listFlavors();
+    const current = flavors.find((f) => f.flavor_id === planned.spec.resource.flavor_id);
+    const flavor = await vscode.window.showQuickPick(
+      flavorItems(flavors, current && { flavor: current, reason: reason || 'current' }),
+      { title: `Promote ${source.label}: flavor`, placeHolder: 'CPU and memory of the job\'s node', ignoreFocusOut: true },
+    );
+    if (flavor) {
+      request = { ...request, spec: { ...request.spec, resource: { ...request.spec?.resource, flavor_id: flavor.flavor.flavor_id } } };
+      reason = 'chosen now';
+    }
+  }
 }
 
 async function promotionSource(services: Services, arg: unknown, interactive: boolean): Promise<PromotionSource | undefined> {
@@ -142,12 +174,12 @@ async function promotionSource(services: Services, arg: unknown, interactive: bo
 }
 
 function fromSession(dev: DevSession): PromotionSource {
-  return { label: `debug session "${dev.session.name}"`, request: dev.request };
+  return { label: `debug session "${dev.session.name}"`, request: dev.request, ...(dev.flavorReason ? { flavorReason: dev.flavorReason } : {}) };
 }
 
 async function fromConfiguration(services: Services, config: unknown, folder: vscode.WorkspaceFolder | undefined): Promise<PromotionSource> {
   const launch = await launchRequestFor(services, substituteVariables(config, folder), folder);
-  return { label: `"${launch.config.name}"`, request: launch.request, config: launch.config };
+  return { label: `"${launch.config.name}"`, request: launch.request, config: launch.config, flavorReason: launch.flavorReason };
 }
 
 /** A launch.json configuration whose boot file is this file, else one made for it. */

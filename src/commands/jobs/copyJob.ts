@@ -1,8 +1,10 @@
-import * as vscode from 'vscode';
 import { z } from 'zod';
 import { invalidInput } from '../../core/errors';
 import { uniqueName } from '../../core/format';
-import { formatParameterList, jobNameSchema, parameterSchema, parameterTextProblem, parseParameterList, toCreateRequest, type ValidJobCreateRequest } from '../../core/job';
+import { formatParameterList, jobNameSchema, parameterSchema, parseParameterList, toCreateRequest, type ValidJobCreateRequest } from '../../core/job';
+import { hyperparameterTextProblem } from '../../core/jobText';
+import type { Services } from '../../services';
+import { BACK, inputStep, pickStep, runSteps } from '../multiStep';
 import { jobArgument } from './jobArgument';
 import { createAndReveal, requireTrust } from './createJob';
 import type { CommandContext } from '../registry';
@@ -36,8 +38,7 @@ export async function copyJob({ services, interactive }: CommandContext, ...args
     return copy.metadata.id;
   }
 
-  const edited = await editCopy(job.metadata.name, request);
-  if (!edited) return undefined;
+  const edited = await editCopy(services, job.metadata.name, request);
   if (edited === 'json') {
     await services.drafts.open(request.metadata.name, request);
     return undefined;
@@ -45,40 +46,72 @@ export async function copyJob({ services, interactive }: CommandContext, ...args
   return createAndReveal(services, edited);
 }
 
-async function editCopy(original: string, request: ValidJobCreateRequest): Promise<ValidJobCreateRequest | 'json' | undefined> {
-  const title = `Copy Training Job ${original}`;
-  const name = await vscode.window.showInputBox({
-    title: `${title} (1/3): name`,
-    value: request.metadata.name,
-    ignoreFocusOut: true,
-    validateInput: (value) => {
-      const result = jobNameSchema.safeParse(value);
-      return result.success ? undefined : `metadata.name ${result.error.issues[0]?.message ?? 'is invalid'}`;
+interface CopyChoices {
+  name: string;
+  parameters: string;
+  open?: 'create' | 'json';
+}
+
+/** Three steps with Back: the copy's name, its hyperparameters, then Create or Open as JSON. */
+async function editCopy(services: Services, original: string, request: ValidJobCreateRequest): Promise<ValidJobCreateRequest | 'json'> {
+  const taken = (name: string) => services.jobs.list().some((job) => job.metadata.name === name);
+  const state: CopyChoices = { name: request.metadata.name, parameters: formatParameterList(request.algorithm.parameters ?? []) };
+  await runSteps(`Copy Training Job ${original}`, state, [
+    {
+      run: async (s, position) => {
+        const value = await inputStep({
+          position,
+          label: 'name',
+          value: s.name,
+          prompt: 'Name of the copy (1 to 64 letters, digits, "-" and "_")',
+          validate: (text) => {
+            if (!jobNameSchema.safeParse(text).success) return `A job name has 1 to 64 letters, digits, "-" and "_", such as ${uniqueName(`${original}-copy`, taken)}.`;
+            return taken(text) ? { warning: `A job named ${text} exists already; ${uniqueName(text, taken)} is free. Press Enter to use ${text} anyway.` } : undefined;
+          },
+        });
+        if (value === BACK) return BACK;
+        s.name = value;
+        return;
+      },
     },
-  });
-  if (name === undefined) return undefined;
-  const parameters = await vscode.window.showInputBox({
-    title: `${title} (2/3): hyperparameters`,
-    prompt: 'Passed to the boot file as --name=value flags; change any value before the copy starts.',
-    value: formatParameterList(request.algorithm.parameters ?? []),
-    ignoreFocusOut: true,
-    validateInput: parameterTextProblem,
-  });
-  if (parameters === undefined) return undefined;
+    {
+      run: async (s, position) => {
+        const value = await inputStep({
+          position,
+          label: 'hyperparameters',
+          prompt: 'Passed to the boot file as --name=value flags; change any value before the copy starts.',
+          value: s.parameters,
+          validate: hyperparameterTextProblem,
+        });
+        if (value === BACK) return BACK;
+        s.parameters = value;
+        return;
+      },
+    },
+    {
+      run: async (s, position) => {
+        const picked = await pickStep({
+          position,
+          label: 'review',
+          items: [
+            { label: '$(play) Create', description: `${s.name} with ${s.parameters || 'no hyperparameters'}`, value: 'create' as const },
+            { label: '$(json) Open as JSON…', description: 'Edit the whole spec, then create it from the editor title', value: 'json' as const },
+          ],
+          placeholder: 'Create the copy now, or edit its whole spec first',
+          matchOnDescription: false,
+        });
+        if (picked === BACK) return BACK;
+        s.open = picked.value;
+        return;
+      },
+    },
+  ]);
   const edited: ValidJobCreateRequest = {
     ...request,
-    metadata: { ...request.metadata, name },
-    algorithm: { ...request.algorithm, parameters: parseParameterList(parameters) },
+    metadata: { ...request.metadata, name: state.name },
+    algorithm: { ...request.algorithm, parameters: parseParameterList(state.parameters) },
   };
-  const choice = await vscode.window.showQuickPick(
-    [
-      { label: '$(play) Create', description: `${name} with ${parameters || 'no hyperparameters'}`, value: 'create' as const },
-      { label: '$(json) Open as JSON…', description: 'Edit the whole spec, then create it from the editor title', value: 'json' as const },
-    ],
-    { title: `${title} (3/3)`, placeHolder: 'Create the copy now, or edit its whole spec first', ignoreFocusOut: true },
-  );
-  if (!choice) return undefined;
-  if (choice.value === 'json') {
+  if (state.open === 'json') {
     Object.assign(request, edited);
     return 'json';
   }

@@ -29,7 +29,6 @@ export async function deleteJob({ services, interactive }: CommandContext, ...ar
     if (answer !== 'DELETE') return undefined;
   }
   await services.engine.deleteJob(id, { deleteOutputs });
-  services.jobLogs.close(id);
   services.log.info(`Deleted training job ${name} (${id})`);
   return { deleted: id };
 }

@@ -1,7 +1,7 @@
-import * as vscode from 'vscode';
 import { z } from 'zod';
 import { invalidInput } from '../../core/errors';
-import { JOB_PHASES } from '../../core/lifecycle';
+import { JOB_PHASES, type JobPhase } from '../../core/lifecycle';
+import { BACK, inputStep, pickManyStep, runSteps } from '../multiStep';
 import type { JobsFilter } from '../../views/jobsTree';
 import type { CommandContext } from '../registry';
 
@@ -21,19 +21,27 @@ export async function filterJobs({ services, interactive }: CommandContext, ...a
     const current = services.jobsTree.filter;
     const counts = new Map<string, number>();
     for (const job of services.jobs.list()) counts.set(job.status.phase, (counts.get(job.status.phase) ?? 0) + 1);
-    const picked = await vscode.window.showQuickPick(
-      JOB_PHASES.map((phase) => ({ label: phase, description: `${counts.get(phase) ?? 0}`, picked: current.phases?.includes(phase) ?? false })),
-      { title: 'Filter Training Jobs (1/2): phases', placeHolder: 'Show jobs in these phases (none: every phase)', canPickMany: true, ignoreFocusOut: true },
-    );
-    if (!picked) return undefined;
-    const name = await vscode.window.showInputBox({
-      title: 'Filter Training Jobs (2/2): name',
-      prompt: 'Show jobs whose name contains this text (empty: any name)',
-      value: current.name ?? '',
-      ignoreFocusOut: true,
-    });
-    if (name === undefined) return undefined;
-    filter = { phases: picked.map((item) => item.label as (typeof JOB_PHASES)[number]), name: name.trim() };
+    const state: { phases: JobPhase[]; name: string } = { phases: [...(current.phases ?? [])], name: current.name ?? '' };
+    await runSteps('Filter Training Jobs', state, [
+      {
+        run: async (s, position) => {
+          const items = JOB_PHASES.map((phase) => ({ label: phase, description: `${counts.get(phase) ?? 0}`, phase }));
+          const picked = await pickManyStep({ position, label: 'phases', items, selected: items.filter((item) => s.phases.includes(item.phase)), placeholder: 'Show jobs in these phases (none: every phase)' });
+          if (picked === BACK) return BACK;
+          s.phases = picked.map((item) => item.phase);
+          return;
+        },
+      },
+      {
+        run: async (s, position) => {
+          const value = await inputStep({ position, label: 'name', prompt: 'Show jobs whose name contains this text (empty: any name)', value: s.name });
+          if (value === BACK) return BACK;
+          s.name = value;
+          return;
+        },
+      },
+    ]);
+    filter = { phases: state.phases, name: state.name.trim() };
   } else {
     const parsed = filterSchema.safeParse(args[0]);
     if (!parsed.success) throw invalidInput('modelarts.jobs.filter arguments', parsed.error);

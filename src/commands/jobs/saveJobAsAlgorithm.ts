@@ -4,6 +4,7 @@ import { invalidInput } from '../../core/errors';
 import { uniqueName } from '../../core/format';
 import { jobNameSchema } from '../../core/job';
 import { jobArgument } from './jobArgument';
+import { BACK, inputStep, runSteps } from '../multiStep';
 import type { CommandContext } from '../registry';
 
 const optionsSchema = z.strictObject({
@@ -21,19 +22,42 @@ export async function saveJobAsAlgorithm({ services, interactive }: CommandConte
   let options: z.output<typeof optionsSchema> = {};
   if (interactive) {
     const taken = new Set((await services.engine.listAlgorithms()).map((a) => a.metadata.name));
-    const name = await vscode.window.showInputBox({
-      title: `Save ${job.metadata.name} as Algorithm`,
-      prompt: 'Name of the algorithm (its code, boot file, engine, hyperparameters and channels come from the job)',
-      value: uniqueName(job.metadata.name, (candidate) => taken.has(candidate)),
-      ignoreFocusOut: true,
-      validateInput: (value) => {
-        if (taken.has(value)) return `metadata.name: an algorithm named ${value} exists already`;
-        const result = jobNameSchema.safeParse(value);
-        return result.success ? undefined : `metadata.name ${result.error.issues[0]?.message ?? 'is invalid'}`;
+    const state = { name: uniqueName(job.metadata.name, (candidate) => taken.has(candidate)), description: job.metadata.description.slice(0, 256) };
+    // Two steps with Back, like every multi-step flow: the name, then the description.
+    await runSteps(`Save ${job.metadata.name} as Algorithm`, state, [
+      {
+        run: async (s, position) => {
+          const value = await inputStep({
+            position,
+            label: 'name',
+            prompt: 'Name of the algorithm (its code, boot file, engine, hyperparameters and channels come from the job)',
+            value: s.name,
+            validate: (text) => {
+              if (!jobNameSchema.safeParse(text).success) return `An algorithm name has 1 to 64 letters, digits, "-" and "_", such as ${uniqueName(job.metadata.name, (n) => taken.has(n))}.`;
+              return taken.has(text) ? `An algorithm named ${text} exists already; ${uniqueName(text, (n) => taken.has(n))} is free.` : undefined;
+            },
+          });
+          if (value === BACK) return BACK;
+          s.name = value;
+          return;
+        },
       },
-    });
-    if (name === undefined) return undefined;
-    options = { name, ...(job.metadata.description ? { description: job.metadata.description.slice(0, 256) } : {}) };
+      {
+        run: async (s, position) => {
+          const value = await inputStep({
+            position,
+            label: 'description',
+            prompt: 'What the algorithm is for (at most 256 characters; may be empty)',
+            value: s.description,
+            validate: (text) => (text.length > 256 ? `The description has ${text.length} characters; at most 256 fit.` : undefined),
+          });
+          if (value === BACK) return BACK;
+          s.description = value;
+          return;
+        },
+      },
+    ]);
+    options = { name: state.name, ...(state.description ? { description: state.description } : {}) };
   } else {
     const parsed = optionsSchema.safeParse(args[1] ?? {});
     if (!parsed.success) throw invalidInput('modelarts.jobs.saveAsAlgorithm options', parsed.error);

@@ -30,7 +30,7 @@ import {
 } from '../../core/errors';
 import { formatBytes, uniqueName } from '../../core/format';
 import { DisposableStore, Emitter, waitForEvent, type Event } from '../../core/events';
-import { defaultFlavor, findFlavor, flavorsThatFit, type Flavor, type MachineResources } from '../../core/flavors';
+import { defaultFlavor, defaultFlavorReason, findFlavor, flavorsThatFit, type Flavor, type MachineResources } from '../../core/flavors';
 import {
   parseJobCreateRequest,
   retryLimit,
@@ -545,8 +545,11 @@ export class LocalEngine implements TrainingEngine {
     return [...engines.values()].sort((a, b) => a.engine_id.localeCompare(b.engine_id));
   }
 
+  /** Flavors that fit the Docker machine; the default one says why it is the default. */
   async listFlavors(): Promise<Flavor[]> {
-    return flavorsThatFit(await this.machineResources());
+    const machine = await this.machineResources();
+    const preferred = defaultFlavor(machine)?.flavor_id;
+    return flavorsThatFit(machine).map((flavor) => (flavor.flavor_id === preferred ? { ...flavor, default_reason: defaultFlavorReason(machine) } : flavor));
   }
 
   logLocation(id: string, task: string): string | undefined {
@@ -1225,6 +1228,26 @@ export class LocalEngine implements TrainingEngine {
     });
     this.releaseInputs(id);
     void this.schedule();
+    await this.removeEndedContainers(id);
+  }
+
+  /**
+   * An ended job's containers and network go once every task's log is on disk (its exit code and
+   * state are in the record already), so `docker ps -a` does not fill up with exited jobs. A log
+   * still being read keeps its container until the read is done.
+   */
+  private async removeEndedContainers(id: string): Promise<void> {
+    const record = this.store.get(id);
+    if (!record || !isTerminalPhase(record.job.status.phase)) return;
+    const reading = record.job.status.tasks.flatMap((task) => {
+      const capture = this.captures.get(`${id}/${task}`);
+      return capture ? [capture.done] : [];
+    });
+    if (reading.length) {
+      void Promise.allSettled(reading).then(() => this.queue(id, () => this.removeEndedContainers(id)));
+      return;
+    }
+    await this.removeDockerObjects(record.local);
   }
 
   /** Uploads every output that has a store location; returns what went wrong, if anything. */
