@@ -16,7 +16,7 @@ import { createJob, createJobFromDraft } from './jobs/createJob';
 import { deleteJob } from './jobs/deleteJob';
 import { clearJobsFilter, filterJobs, loadMoreJobs } from './jobs/filterJobs';
 import { openFullLog } from './jobs/openFullLog';
-import { addOutputToWorkspace, downloadOutput, openOutput, openOutputFile, revealOutput } from './jobs/jobOutputs';
+import { addOutputToWorkspace, downloadOutput, openOutput, openOutputFile, openOutputFolder, revealOutput } from './jobs/jobOutputs';
 import { saveJobAsAlgorithm } from './jobs/saveJobAsAlgorithm';
 import { showEvents } from './jobs/showEvents';
 import { compareMetrics, showJobDetails } from './jobs/jobDetails';
@@ -58,6 +58,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   'modelarts.jobs.revealOutput': revealOutput,
   'modelarts.jobs.openOutput': openOutput,
   'modelarts.jobs.openOutputFile': openOutputFile,
+  'modelarts.jobs.openOutputFolder': openOutputFolder,
   'modelarts.jobs.addOutputToWorkspace': addOutputToWorkspace,
   'modelarts.jobs.downloadOutput': downloadOutput,
   'modelarts.jobs.refresh': refreshJobs,
@@ -107,12 +108,11 @@ export function isInteractive(args: readonly unknown[]): boolean {
 /**
  * What a toolbar button hands its command when it has nothing to say: the debug toolbar (floating,
  * in code-server and desktop VS Code 1.100 alike) runs its actions with the click event as their
- * context, which reaches the extension host as `{isTrusted: true}`; some toolbars pass `null`.
- * Such an argument is no argument: the command runs as from the palette.
+ * context, which reaches the extension host as `{isTrusted: true}`. Such an argument is no
+ * argument: the command runs as from the palette. (`null` is a real argument: it forgets credentials.)
  */
 export function isUiEventResidue(arg: unknown): boolean {
-  if (arg === null) return true;
-  if (typeof arg !== 'object' || Array.isArray(arg) || arg instanceof TreeNode || arg instanceof vscode.Uri) return false;
+  if (arg === null || typeof arg !== 'object' || Array.isArray(arg) || arg instanceof TreeNode || arg instanceof vscode.Uri) return false;
   const keys = Object.keys(arg);
   return keys.length > 0 && keys.every((key) => key === 'isTrusted');
 }

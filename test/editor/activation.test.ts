@@ -128,7 +128,7 @@ describe('ModelArts Training in VS Code', function () {
     const [job] = await api.jobs.list();
     assert.ok(job, 'a job exists from the earlier test');
     const result = (await vscode.commands.executeCommand('modelarts.jobs.showLogs', job.metadata.id)) as { jobId: string; task: string; channel: string };
-    assert.deepEqual(result, { jobId: job.metadata.id, task: 'worker-0', channel: `ModelArts Job: ${job.metadata.name}` });
+    assert.deepEqual(result, { jobId: job.metadata.id, task: 'worker-0', channel: `${job.metadata.name} · ModelArts` });
     const again = await vscode.commands.executeCommand('modelarts.jobs.showLogs', { jobId: job.metadata.id, task: 'worker-0' });
     assert.deepEqual(again, result, 'the same channel is revealed again');
     await rejectsNaming(vscode.commands.executeCommand('modelarts.jobs.showLogs', { jobId: 42 }), 'jobId');

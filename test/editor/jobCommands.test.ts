@@ -90,7 +90,7 @@ describe('Training job commands with arguments', function () {
     const document = vscode.workspace.textDocuments.find((d) => d.uri.toString() === result.uri);
     assert.ok(document?.getText().includes('Training job completed.'), 'the events document shows them');
     const logs = (await run('modelarts.jobs.showLogs', { jobId: finished.metadata.id })) as { channel: string };
-    assert.equal(logs.channel, 'ModelArts Job: cmd-finished');
+    assert.equal(logs.channel, 'cmd-finished · ModelArts');
     const full = (await run('modelarts.jobs.openFullLog', { jobId: finished.metadata.id })) as { task: string; path: string };
     assert.equal(full.task, 'worker-0');
     assert.equal(fs.readFileSync(full.path, 'utf8'), await api.jobs.log(finished.metadata.id), 'the file holds the whole log');

@@ -54,7 +54,7 @@ describe('The Algorithms view', function () {
     const name = await quickInput(page, 'Create Algorithm: name');
     assert.equal(await name.locator('input').inputValue(), 'digits', 'the folder name by default');
     await name.locator('input').fill('digits mlp');
-    await name.locator('.quick-input-message', { hasText: 'metadata.name' }).waitFor();
+    await name.locator('.quick-input-message', { hasText: 'An algorithm name has 1 to 64 letters, digits, "-" and "_"' }).waitFor();
     await name.locator('input').fill('digits-mlp');
     await page.keyboard.press('Enter');
     const parameters = await quickInput(page, 'hyperparameters');

@@ -82,6 +82,7 @@ describe('ModelArts in the VS Code window', function () {
 
     // Back from the inputs step returns to the hyperparameters as they were typed.
     const inputs = await quickInput(page, 'inputs');
+    assert.equal(await inputs.locator('input').inputValue(), 'data_url=./data', 'the data folder beside the code is offered');
     await inputs.locator('.quick-input-titlebar .codicon-quick-input-back').click();
     const again = await quickInput(page, 'hyperparameters');
     assert.equal(await again.locator('input').inputValue(), 'epochs=5 lr=0.01');
@@ -98,7 +99,7 @@ describe('ModelArts in the VS Code window', function () {
     await page.keyboard.press('Enter');
 
     const review = await quickInput(page, 'review');
-    await review.locator('.monaco-list-row', { hasText: 'epochs=5 lr=0.01 train_url' }).waitFor();
+    await review.locator('.monaco-list-row', { hasText: 'epochs=5 lr=0.01 data_url=./data train_url' }).waitFor();
     await screenshot(page, '02b-create-job-review');
     await page.keyboard.press('Enter');
 
@@ -136,7 +137,7 @@ describe('ModelArts in the VS Code window', function () {
     await runCommand(page, 'ModelArts: Create Training Job');
     // The active editor's file is offered first and preselected (any other folder or an algorithm
     // stays one pick away); taking it, the hyperparameters are prefilled with what was used for
-    // this boot file last time.
+    // this boot file by the last job that completed.
     const source = await quickInput(page, 'code folder or algorithm');
     await source.locator('.monaco-list-row.focused', { hasText: 'train.py' }).waitFor();
     await page.keyboard.press('Enter');
@@ -146,9 +147,10 @@ describe('ModelArts in the VS Code window', function () {
     await page.keyboard.press('Enter');
     const parameters = await quickInput(page, 'hyperparameters');
     assert.equal(await parameters.locator('input').inputValue(), 'epochs=5 lr=0.01');
-    // A bad flag name is refused while typing, naming the field.
+    // A bad flag name is refused while typing, in the box's terms, with the form expected.
     await parameters.locator('input').fill('epochs=5 -=3');
-    await parameters.locator('.quick-input-message', { hasText: 'algorithm.parameters[1]' }).waitFor();
+    await parameters.locator('.quick-input-message', { hasText: '"=" is not a hyperparameter name' }).waitFor();
+    assert.match(await parameters.locator('.quick-input-message').innerText(), /Type them as name=value name2=value2/);
     await screenshot(page, '04-create-job-validation');
     await page.keyboard.press('Escape');
     await parameters.waitFor({ state: 'hidden' });

@@ -55,7 +55,7 @@ describe('The training job workflow in the VS Code window', function () {
     const label = await treeRow(page, 'Training job ui-long,').getAttribute('aria-label');
     assert.match(label ?? '', /Running/, `the job still runs after the reload: ${label}`);
     // The channel is back (restored from the workspace state), and live.
-    const channel = page.locator('.part.panel select.monaco-select-box option', { hasText: 'ModelArts Job: ui-long' });
+    const channel = page.locator('.part.panel select.monaco-select-box option', { hasText: 'ui-long · ModelArts' });
     await channel.first().waitFor({ state: 'attached', timeout: 30_000 });
     // Its last line after the stop (next test) shows that this restored channel follows live.
     await waitForOutput(page, (text) => /epoch \d+ loss/.test(text), 30_000);
@@ -80,15 +80,15 @@ describe('The training job workflow in the VS Code window', function () {
 
   it('copies the job with an edited hyperparameter; the copy runs with it', async function () {
     await contextMenu(page, treeRow(page, 'Training job ui-long, Terminated'), 'Copy Training Job');
-    const name = await quickInput(page, 'Copy Training Job ui-long (1/3)');
+    const name = await quickInput(page, 'Copy Training Job ui-long: name (1/3)');
     assert.equal(await name.locator('input').inputValue(), 'ui-long-copy');
     await page.keyboard.press('Enter');
-    const parameters = await quickInput(page, 'Copy Training Job ui-long (2/3)');
+    const parameters = await quickInput(page, 'Copy Training Job ui-long: hyperparameters (2/3)');
     assert.equal(await parameters.locator('input').inputValue(), 'epochs=5000');
     await parameters.locator('input').fill('epochs=2');
     await screenshot(page, '13-copy-edited-hyperparameter');
     await page.keyboard.press('Enter');
-    await quickInput(page, 'Copy Training Job ui-long (3/3)');
+    await quickInput(page, 'Copy Training Job ui-long: review (3/3)');
     await page.keyboard.press('Enter');
     await treeRow(page, 'Training job ui-long-copy, Completed').waitFor({ timeout: 120_000 });
     const log = await waitForOutput(page, (text) => text.includes('Training job ui-long-copy completed'), 60_000);

@@ -74,7 +74,7 @@ async function folderStep(state: AlgorithmChoices, position: StepPosition) {
     ...folders.map((f) => ({ label: `$(folder) ${f.name}`, description: f.uri.fsPath, folder: f.uri.fsPath })),
     { label: '$(folder-opened) Browse…', description: 'Choose another folder' },
   ];
-  const picked = await pickStep({ position, label: 'code folder', items, active: items.find((i) => i.folder === state.codeDir), placeholder: 'The folder with the training code the algorithm keeps' });
+  const picked = await pickStep({ position, label: 'code folder', items, active: state.codeDir ? items.find((i) => i.folder === state.codeDir) : undefined, placeholder: 'The folder with the training code the algorithm keeps' });
   if (picked === BACK) return BACK;
   const folder = picked.folder ?? (await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Use as Code Folder' }))?.[0]?.fsPath;
   if (!folder) return BACK;

@@ -57,10 +57,17 @@ export function withChannel(text: string, name: string, location: string): strin
   return formatChannelText(channels);
 }
 
-/** The channel a picked location is for: the first one still without a location, else the given default. */
-function channelFor(text: string, fallback: string | undefined): string {
-  const open = parseChannelText(text).find((channel) => !channel.location);
-  return open?.name ?? fallback ?? (parseChannelText(text).length ? `data_url_${parseChannelText(text).length}` : 'data_url');
+/**
+ * The channel a picked location is for: the first one still without a location, else the
+ * algorithm's input, else the only one typed (its location is replaced), else a new one.
+ */
+function channelFor(text: string, preferred: string | undefined): string {
+  const channels = parseChannelText(text);
+  const open = channels.find((channel) => !channel.location);
+  if (open) return open.name;
+  if (preferred) return preferred;
+  if (channels.length === 1 && channels[0]) return channels[0].name;
+  return channels.length ? `data_url_${channels.length}` : 'data_url';
 }
 
 /** Browse…: a folder of this machine as an input. */

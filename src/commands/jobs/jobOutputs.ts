@@ -1,6 +1,6 @@
 /**
  * A job's outputs kept on this machine (its checkpoints), reachable wherever the editor runs: open
- * a file of it, add the folder to the workspace (the Explorer shows it), open it in a new window,
+ * a file of it, open the folder in a new window or add it to the workspace (the Explorer shows it),
  * download (copy) it to a chosen folder, and reveal it in the file manager where the editor is a
  * desktop app on this machine — `revealFileInOS` does not exist in a browser-hosted VS Code.
  *
@@ -8,6 +8,7 @@
  * nothing from the palette (a job and an output are picked).
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { z } from 'zod';
@@ -27,10 +28,13 @@ interface OutputTarget {
   readonly folder: string;
 }
 
-const targetSchema = z.looseObject({
-  jobId: z.string({ error: 'must be a training job id' }).min(1),
-  output: z.string({ error: "must name one of the job's outputs, such as train_url" }).min(1),
-});
+const targetSchema = z.looseObject(
+  {
+    jobId: z.string({ error: 'must be a training job id' }).min(1),
+    output: z.string({ error: "must name one of the job's outputs, such as train_url" }).min(1),
+  },
+  { error: "give an output node, or {jobId, output} naming one of the job's outputs" },
+);
 
 async function outputTarget(services: Services, command: string, arg: unknown): Promise<OutputTarget> {
   let jobId: string;
@@ -88,8 +92,8 @@ export async function openOutput({ services }: CommandContext, ...args: unknown[
     })),
     ...(files.length ? [] : [{ label: '$(info) The output is empty', description: 'the job has written nothing here yet' }]),
     { label: 'Folder', kind: vscode.QuickPickItemKind.Separator },
-    { label: '$(root-folder) Add to Workspace', description: 'the Explorer shows it (and offers Download… in a browser)', run: () => addToWorkspace(services, target) },
-    { label: '$(empty-window) Open in New Window', run: () => vscode.commands.executeCommand('vscode.openFolder', vscode.Uri.file(target.folder), { forceNewWindow: true }) },
+    ...(canAddWorkspaceFolder() ? [{ label: '$(root-folder) Add to Workspace', description: 'the Explorer shows it beside your code', run: () => addToWorkspace(services, target) }] : []),
+    { label: '$(empty-window) Open in New Window', description: 'its Explorer shows the files (and offers Download… in a browser)', run: () => openInNewWindow(target) },
     { label: '$(cloud-download) Download Output…', description: 'copy it to a folder you choose', run: () => download(services, target) },
     ...((await canRevealInOS()) ? [{ label: '$(folder-opened) Reveal in File Manager', run: () => vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(target.folder)) }] : []),
   ];
@@ -127,25 +131,48 @@ async function openFile(uri: vscode.Uri): Promise<void> {
   await vscode.commands.executeCommand('vscode.open', uri, { preview: true });
 }
 
-/** "Add Output Folder to Workspace": the Explorer shows the folder (as a workspace folder) and reveals it. */
-export async function addOutputToWorkspace({ services }: CommandContext, ...args: unknown[]): Promise<{ path: string; workspaceFolder: string }> {
-  return addToWorkspace(services, await outputTarget(services, 'modelarts.jobs.addOutputToWorkspace', args[0]));
+/**
+ * Whether a folder can be added to this window's workspace without harm: a multi-root workspace
+ * takes one more; a desktop VS Code turns a folder window into a workspace. A browser-hosted VS Code
+ * (code-server 4.100) reloads a folder window into an empty untitled workspace instead, losing the
+ * folder it had open, so there the output opens in a new window.
+ */
+function canAddWorkspaceFolder(): boolean {
+  return vscode.workspace.workspaceFile !== undefined || vscode.env.uiKind === vscode.UIKind.Desktop;
 }
 
-async function addToWorkspace(services: Services, target: OutputTarget): Promise<{ path: string; workspaceFolder: string }> {
+async function openInNewWindow(target: OutputTarget): Promise<{ path: string; window: 'new' }> {
+  await vscode.commands.executeCommand('vscode.openFolder', vscode.Uri.file(target.folder), { forceNewWindow: true });
+  return { path: target.folder, window: 'new' };
+}
+
+/** "Open Output Folder in New Window": the Explorer of a new window shows its files. */
+export async function openOutputFolder({ services }: CommandContext, ...args: unknown[]): Promise<{ path: string; window: 'new' }> {
+  return openInNewWindow(await outputTarget(services, 'modelarts.jobs.openOutputFolder', args[0]));
+}
+
+/** "Add Output Folder to Workspace": the Explorer shows the folder beside the code (where that is safe; else a new window). */
+export async function addOutputToWorkspace({ services }: CommandContext, ...args: unknown[]): Promise<{ path: string; window: 'this' | 'new' }> {
+  const target = await outputTarget(services, 'modelarts.jobs.addOutputToWorkspace', args[0]);
+  if (!canAddWorkspaceFolder()) return openInNewWindow(target);
+  return addToWorkspace(services, target);
+}
+
+async function addToWorkspace(services: Services, target: OutputTarget): Promise<{ path: string; window: 'this' }> {
   const uri = vscode.Uri.file(target.folder);
   const name = `${target.job.metadata.name} · ${target.output}`;
   const existing = vscode.workspace.getWorkspaceFolder(uri);
   if (!existing || existing.uri.fsPath !== target.folder) {
     const added = new Promise<void>((resolve) => {
-      const subscription = vscode.workspace.onDidChangeWorkspaceFolders(() => {
-        subscription.dispose();
-        resolve();
-      });
-      setTimeout(() => {
+      const timer = setTimeout(() => {
         subscription.dispose();
         resolve();
       }, 5000);
+      const subscription = vscode.workspace.onDidChangeWorkspaceFolders(() => {
+        clearTimeout(timer);
+        subscription.dispose();
+        resolve();
+      });
     });
     // Added at the end, so the first folder (and the extension host) stay as they are.
     if (!vscode.workspace.updateWorkspaceFolders(vscode.workspace.workspaceFolders?.length ?? 0, 0, { uri, name })) {
@@ -156,7 +183,7 @@ async function addToWorkspace(services: Services, target: OutputTarget): Promise
   }
   await vscode.commands.executeCommand('workbench.view.explorer');
   await vscode.commands.executeCommand('revealInExplorer', uri).then(undefined, () => undefined);
-  return { path: target.folder, workspaceFolder: vscode.workspace.getWorkspaceFolder(uri)?.name ?? name };
+  return { path: target.folder, window: 'this' };
 }
 
 const downloadSchema = z.looseObject({ dir: z.string({ error: 'must be the absolute path of an existing folder' }).min(1) });
@@ -180,6 +207,7 @@ async function download(services: Services, target: OutputTarget): Promise<{ dir
     canSelectFiles: false,
     openLabel: 'Download Here',
     title: `Download ${target.output} of ${target.job.metadata.name} into…`,
+    defaultUri: vscode.Uri.file(os.homedir()),
   })) ?? [];
   if (!parent) return undefined;
   const result = await copyOutput(services, target, parent.fsPath);
