@@ -279,6 +279,8 @@ describe('Local engine life cycle (real Docker)', function () {
 
   it('refuses malformed specs naming the field, and creates nothing', async function () {
     const jobsBefore = (await engine.listJobs()).length;
+    // Ended jobs' containers are removed in the background: let that finish before counting.
+    await engine.idle();
     const containersBefore = (await containersOf(engine)).length;
     const base = jobRequest('bad', DIGITS_DIR, 'train.py');
     const cases: Array<[string, unknown, string]> = [

@@ -200,6 +200,8 @@ describe('LocalEngine (real Docker)', function () {
 
   it('refuses bad input, naming each field, and leaves no job or container behind', async function () {
     const jobsBefore = (await engine.listJobs()).length;
+    // Ended jobs' containers are removed in the background: let that finish before counting.
+    await engine.idle();
     const containersBefore = (await containersOf(engine)).length;
     const dirsBefore = fs.readdirSync(path.join(dataDir, 'jobs')).length;
 
@@ -234,6 +236,8 @@ describe('LocalEngine (real Docker)', function () {
 
   it('cancelling a creation removes what it made', async function () {
     const jobsBefore = (await engine.listJobs()).length;
+    // Ended jobs' containers are removed in the background: let that finish before counting.
+    await engine.idle();
     const containersBefore = (await containersOf(engine)).length;
     const controller = new AbortController();
     const steps: string[] = [];

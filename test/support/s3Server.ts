@@ -43,14 +43,16 @@ async function answers(server: S3ServerConfig): Promise<string | undefined> {
   }
 }
 
-let ready: Promise<S3ServerConfig> | undefined;
+let starting: Promise<S3ServerConfig> | undefined;
 
-export function ensureS3Server(): Promise<S3ServerConfig> {
-  ready ??= start().catch((error: unknown) => {
-    ready = undefined;
-    throw error;
-  });
-  return ready;
+/**
+ * The S3 server, started if it does not answer. Asked again at every call: a suite that restarts
+ * dockerd (test/integration/restart.test.ts) stops the server's container under the suites after it.
+ */
+export async function ensureS3Server(): Promise<S3ServerConfig> {
+  if (!starting && (await answers(SERVER)) === undefined) return SERVER;
+  starting ??= start().finally(() => (starting = undefined));
+  return starting;
 }
 
 async function start(): Promise<S3ServerConfig> {
