@@ -1,5 +1,5 @@
 // Lint: typescript-eslint's recommended rules, plus the layering rule of the house style:
-// core/, the engines and object storage never import `vscode`, so they run (and are tested) in plain Node.
+// core/, the backends and object storage never import `vscode`, so they run (and are tested) in plain Node.
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
@@ -15,13 +15,13 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/core/**/*.ts', 'src/engine/**/*.ts', 'src/storage/**/*.ts'],
+    files: ['src/core/**/*.ts', 'src/backends/**/*.ts', 'src/storage/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
         {
-          paths: [{ name: 'vscode', message: 'core/, engine/ and storage/ must not depend on VS Code: keep them testable in plain Node.' }],
-          patterns: [{ group: ['**/commands/**', '**/views/**', '**/logs/**', '**/panels/**', '**/debug/**', '**/extension', '**/services', '**/settings', '**/api'], message: 'Imports point down only: core, engines and storage never reach into the UI layer.' }],
+          paths: [{ name: 'vscode', message: 'core/, backends/ and storage/ must not depend on VS Code: keep them testable in plain Node.' }],
+          patterns: [{ group: ['**/commands/**', '**/views/**', '**/logs/**', '**/panels/**', '**/debug/**', '**/extension', '**/services', '**/settings', '**/api'], message: 'Imports point down only: core, backends and storage never reach into the UI layer.' }],
         },
       ],
     },

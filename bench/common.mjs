@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 
-/** A module of the compiled build, e.g. outModule('src/engine/local/localEngine'). */
+/** A module of the compiled build, e.g. outModule('src/backends/local/localBackend'). */
 export function outModule(relative) {
   const file = path.join(ROOT, 'out', `${relative}.js`);
   if (!fs.existsSync(file)) {
@@ -43,7 +43,7 @@ export function tempFolder(prefix, files = {}) {
 
 /** Removes the containers of an engine's store (only its own, by its store label). */
 export async function removeContainersOf(docker, storeId) {
-  const { LABELS } = outModule('src/engine/local/docker');
+  const { LABELS } = outModule('src/backends/local/docker');
   const containers = await docker.listContainers({ all: true, filters: { label: [`${LABELS.store}=${storeId}`] } });
   for (const info of containers) await docker.getContainer(info.Id).remove({ force: true, v: true }).catch(() => undefined);
 }

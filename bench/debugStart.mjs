@@ -11,7 +11,7 @@
 //   - `docker run --rm <preset image> python -c "import torch"`: what importing torch costs in a
 //     fresh container (also with the flavor's limits, --cpus 1 --memory 2g, and `python -c pass`,
 //     the container alone);
-//   - the engine without the editor: LocalEngine.devContainers.launch(request, {debug: true}),
+//   - the engine without the editor: LocalBackend.devContainers.launch(request, {debug: true}),
 //     attachDebugpy (test/support/dapClient) with the same breakpoint, until `stopped`; dev.remove().
 // Figures go to out/bench/debugStart.json. Exit 0 when the editor's median meets the target with
 // every round stopped at the breakpoint and no dev container left, 1 if not, 2 on error. The host
@@ -86,12 +86,12 @@ function dockerBaselines(rounds, quiet) {
 // ---- Baseline 2: the engine without the editor -------------------------------------------------
 
 async function engineBaseline(rounds, quiet) {
-  const { LocalEngine } = outModule('src/engine/local/localEngine');
-  const { DEV_OWNER_LABEL } = outModule('src/engine/local/devContainer');
+  const { LocalBackend } = outModule('src/backends/local/localBackend');
+  const { DEV_OWNER_LABEL } = outModule('src/backends/local/devContainer');
   const { attachDebugpy } = outModule('test/support/dapClient');
   const docker = new Docker();
   const logger = quietLogger();
-  const engine = new LocalEngine({ dataDir: tempFolder('debugstart-data'), dockerHost: '', logger });
+  const engine = new LocalBackend({ dataDir: tempFolder('debugstart-data'), dockerHost: '', logger });
   const state = await engine.connect();
   if (state.kind !== 'available') throw new Error(`the local engine is not available: ${JSON.stringify(state)}`);
   const line = lineOf(TRAIN, BREAK_AT);
@@ -166,7 +166,7 @@ async function editorRounds(rounds, quiet) {
     process.exit(2);
   }
   const { CodeServer, openBrowser, screenshot } = outModule('test/support/codeServer');
-  const { DEV_OWNER_LABEL } = outModule('src/engine/local/devContainer');
+  const { DEV_OWNER_LABEL } = outModule('src/backends/local/devContainer');
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'modelarts-bench-debugstart-home-'));
   const progressFile = path.join(home, 'progress.jsonl');
   const resultFile = path.join(home, 'host-result.json');

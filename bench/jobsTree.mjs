@@ -1,6 +1,6 @@
 // Jobs tree: 10,000 jobs in the engine. The real JobsModel and JobsTreeProvider (src/views), bundled
 // by esbuild with `vscode` aliased to bench/support/vscodeShim.mjs, over an in-memory engine that
-// holds 10,000 deep-frozen jobs and fires its changes through core's Emitter, as LocalEngine does.
+// holds 10,000 deep-frozen jobs and fires its changes through core's Emitter, as LocalBackend does.
 // A consumer stands in for VS Code's tree view: on onDidChangeTreeData(undefined) it asks
 // getChildren() and getTreeItem() for every row, on onDidChangeTreeData(nodes) getTreeItem() for
 // each node, as ExtHostTreeView does.
@@ -38,7 +38,7 @@ async function loadViews() {
 export { JobsTreeProvider, JobNode, LoadMoreJobsNode, JobsMessageNode, PAGE_SIZE } from './src/views/jobsTree';
 export { Emitter } from './src/core/events';
 export { withLiveDuration } from './src/core/job';
-export { deepFreeze } from './src/engine/local/jobStore';`,
+export { deepFreeze } from './src/backends/local/jobStore';`,
       resolveDir: ROOT,
       loader: 'ts',
       sourcefile: 'jobsTreeEntry.ts',
@@ -152,7 +152,7 @@ function makeJob(r, index, now, ageMs, phase = pickPhase(r)) {
   };
 }
 
-/** The parts of TrainingEngine that JobsModel and JobsTreeProvider use, in memory. */
+/** The parts of TrainingBackend that JobsModel and JobsTreeProvider use, in memory. */
 function makeEngine(views, jobCount) {
   const { Emitter, withLiveDuration, deepFreeze } = views;
   const r = makeRandom(20_240_601);
@@ -189,9 +189,9 @@ function makeEngine(views, jobCount) {
       if (!outputDirs.has(key)) outputDirs.set(key, `/root/.local/share/modelarts/local-engine/jobs/${id}/outputs/${output}_0`);
       return outputDirs.get(key);
     },
-    /** Stores and announces a change, as LocalEngine's save does. */
+    /** Stores and announces a change, as LocalBackend's save does. */
     change(kind, job) {
-      const frozen = deepFreeze(kind === 'created' ? structuredClone(job) : job); // LocalEngine fires a structuredClone of a new job
+      const frozen = deepFreeze(kind === 'created' ? structuredClone(job) : job); // LocalBackend fires a structuredClone of a new job
       if (kind === 'deleted') jobs.delete(job.metadata.id);
       else jobs.set(job.metadata.id, frozen);
       jobEmitter.fire({ kind, job: kind === 'deleted' ? frozen : withLiveDuration(frozen, Date.now()) });

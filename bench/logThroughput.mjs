@@ -18,14 +18,14 @@ const TARGET_RATIO = 0.9;
 
 export async function run({ rounds = numberOption('--rounds', 3), lines = numberOption('--lines', 1_000_000) } = {}) {
   requireDocker();
-  const { LocalEngine } = outModule('src/engine/local/localEngine');
-  const { LABELS } = outModule('src/engine/local/docker');
+  const { LocalBackend } = outModule('src/backends/local/localBackend');
+  const { LABELS } = outModule('src/backends/local/docker');
   const { isTerminalPhase } = outModule('src/core/lifecycle');
   const docker = new Docker();
   const dataDir = tempFolder('logs-data');
   const codeDir = tempFolder('logs-code', { 'spam.py': BOOT });
   const logger = quietLogger();
-  const engine = new LocalEngine({ dataDir, dockerHost: '', logger });
+  const engine = new LocalBackend({ dataDir, dockerHost: '', logger });
   let expectedBytes = 0;
   for (let i = 0; i < lines; i++) expectedBytes += expectedLine(i).length + 1;
 

@@ -134,7 +134,7 @@ function trainingLog(epochs) {
  * differently fails here.
  */
 function writeFixture(home, specs) {
-  const { jobRecordSchema } = outModule('src/engine/local/jobStore');
+  const { jobRecordSchema } = outModule('src/backends/local/jobStore');
   const { jobEventSchema, isoWithOffset } = outModule('src/core/jobEvent');
   const { createMetricParser, MetricSeriesSet } = outModule('src/core/metrics');
   // test/support/codeServer.ts: --user-data-dir <home>/user-data; src/services.ts: globalStorageUri/local-engine.

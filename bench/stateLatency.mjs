@@ -12,8 +12,8 @@ const JOBS = numberOption('--jobs', 20);
 
 export async function run({ jobs = JOBS } = {}) {
   requireDocker();
-  const { LocalEngine } = outModule('src/engine/local/localEngine');
-  const { LABELS } = outModule('src/engine/local/docker');
+  const { LocalBackend } = outModule('src/backends/local/localBackend');
+  const { LABELS } = outModule('src/backends/local/docker');
   const { isTerminalPhase } = outModule('src/core/lifecycle');
   const docker = new Docker();
   const dataDir = tempFolder('state-data');
@@ -21,7 +21,7 @@ export async function run({ jobs = JOBS } = {}) {
     'main.py': 'import os, sys\nprint("hello from", os.environ.get("HOSTNAME", "?"), flush=True)\nsys.exit(1 if "--exit=1" in sys.argv else 0)\n',
   });
   const logger = quietLogger();
-  const engine = new LocalEngine({ dataDir, dockerHost: '', logger });
+  const engine = new LocalBackend({ dataDir, dockerHost: '', logger });
   const timeline = new Map(); // job id → { dieMs, ...step times (wall ms) }
   const at = (id) => {
     if (!timeline.has(id)) timeline.set(id, {});

@@ -1,4 +1,4 @@
-// Store list: 10,000 job records in a temporary data folder, listed by a fresh LocalEngine without
+// Store list: 10,000 job records in a temporary data folder, listed by a fresh LocalBackend without
 // Docker (listJobs() loads the store itself). (a) cold: load + first listJobs; (b) warm: median of
 // 20 listJobs calls (target ≤ 50 ms). Baselines in the same run: reading + JSON.parse of every
 // record file (cold) and a plain copy of the 10,000 jobs (warm); then what each step of the
@@ -65,8 +65,8 @@ async function timeMany(n, fn) {
 }
 
 export async function run({ records = RECORDS } = {}) {
-  const { LocalEngine } = outModule('src/engine/local/localEngine');
-  const { jobRecordSchema } = outModule('src/engine/local/jobStore');
+  const { LocalBackend } = outModule('src/backends/local/localBackend');
+  const { jobRecordSchema } = outModule('src/backends/local/jobStore');
   const { withLiveDuration } = outModule('src/core/job');
   const dataDir = tempFolder('store-data');
 
@@ -90,7 +90,7 @@ export async function run({ records = RECORDS } = {}) {
   });
 
   const logger = quietLogger();
-  const engine = new LocalEngine({ dataDir, dockerHost: '', logger });
+  const engine = new LocalBackend({ dataDir, dockerHost: '', logger });
   let cold;
   let warm;
   try {

@@ -11,10 +11,10 @@ import type { Flavor } from './core/flavors';
 import type { JobChange, JobCreateRequest, TrainingJob } from './core/job';
 import type { JobEvent } from './core/jobEvent';
 import type { PresetEngine } from './core/presetEngines';
-import type { AlgorithmChange, EngineState } from './engine/trainingEngine';
+import type { AlgorithmChange, BackendState } from './backends/trainingBackend';
 import type { Services } from './services';
 
-export type { Algorithm, AlgorithmChange, EngineState, Flavor, JobChange, JobCreateRequest, JobEvent, PresetEngine, TrainingJob };
+export type { Algorithm, AlgorithmChange, BackendState, Flavor, JobChange, JobCreateRequest, JobEvent, PresetEngine, TrainingJob };
 
 export interface ModelArtsApi {
   readonly apiVersion: 1;
@@ -47,8 +47,8 @@ export interface ModelArtsApi {
   };
   readonly engine: {
     readonly kind: 'local' | 'cloud';
-    readonly state: EngineState;
-    readonly onDidChangeState: vscode.Event<EngineState>;
+    readonly state: BackendState;
+    readonly onDidChangeState: vscode.Event<BackendState>;
     presetEngines(): Promise<PresetEngine[]>;
     flavors(): Promise<Flavor[]>;
   };

@@ -6,8 +6,8 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { ConfiguredStore } from './configuredStore';
 import type { FieldIssue } from './core/errors';
-import { LocalEngine } from './engine/local/localEngine';
-import type { EngineState, TrainingEngine } from './engine/trainingEngine';
+import { LocalBackend } from './backends/local/localBackend';
+import type { BackendState, TrainingBackend } from './backends/trainingBackend';
 import { JobLogChannels } from './logs/jobLogChannels';
 import { readSettings, type Settings } from './settings';
 import { JobsModel } from './views/jobsModel';
@@ -47,7 +47,7 @@ export interface Services {
   readonly settings: Settings;
   /** The extension's own diagnostics ("ModelArts" in the Output panel). */
   readonly log: vscode.LogOutputChannel;
-  readonly engine: TrainingEngine;
+  readonly engine: TrainingBackend;
   /** The object store of datasets and job inputs/outputs that the settings name. */
   readonly stores: ConfiguredStore;
   readonly jobs: JobsModel;
@@ -99,7 +99,7 @@ export function createServices(context: vscode.ExtensionContext): Services & vsc
   const stores = own(new ConfiguredStore(context.secrets, path.join(dataDir, 'object-store'), path.join(dataDir, 'storage-state'), log));
   void stores.apply(settings.storage);
   const engine = own(
-    new LocalEngine({
+    new LocalBackend({
       dataDir,
       dockerHost: settings.dockerHost,
       logger: log,
@@ -173,7 +173,7 @@ export function createServices(context: vscode.ExtensionContext): Services & vsc
 
   // `when` clauses and welcome views follow the engine's reachability.
   let restored = false;
-  const publishState = (state: EngineState) => {
+  const publishState = (state: BackendState) => {
     void vscode.commands.executeCommand('setContext', 'modelarts.engineState', state.kind);
     if (state.kind === 'available') walkthrough.complete('engine');
     if (state.kind !== 'available' || restored) return;

@@ -30,7 +30,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import Docker from 'dockerode';
 import * as vscode from 'vscode';
-import { DEV_OWNER_LABEL } from '../../src/engine/local/devContainer';
+import { DEV_OWNER_LABEL } from '../../src/backends/local/devContainer';
 import { activateApi } from '../../test/support/editor';
 
 interface Config {

@@ -12,7 +12,7 @@ import * as vscode from 'vscode';
 import { errorMessage } from '../core/errors';
 import { DEBUG_TYPE } from '../core/launchConfig';
 import type { JobCreateRequest } from '../core/job';
-import type { DevContainer, DevContainerOutput, DevContainerShell, TrainingEngine } from '../engine/trainingEngine';
+import type { DevContainer, DevContainerOutput, DevContainerShell, TrainingBackend } from '../backends/trainingBackend';
 import { DebugpyProxy } from './debugpyProxy';
 import { ATTACH_KEY, FLAVOR_REASON_KEY, JOB_REQUEST_KEY, requireDevContainers } from './launchConfigurations';
 
@@ -33,7 +33,7 @@ export class DevSessions implements vscode.DebugAdapterDescriptorFactory, vscode
   private readonly disposables: vscode.Disposable[] = [this.changeEmitter];
 
   constructor(
-    private readonly engine: TrainingEngine,
+    private readonly engine: TrainingBackend,
     private readonly log: vscode.LogOutputChannel,
   ) {
     this.disposables.push(

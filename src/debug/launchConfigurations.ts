@@ -16,7 +16,7 @@ import {
   parseLaunchConfiguration,
   type LaunchConfiguration,
 } from '../core/launchConfig';
-import type { DevContainerHost, TrainingEngine } from '../engine/trainingEngine';
+import type { DevContainerHost, TrainingBackend } from '../backends/trainingBackend';
 import type { Services } from '../services';
 import { preferredFlavor } from '../drafts/flavorChoice';
 
@@ -157,7 +157,7 @@ export class DynamicLaunchConfigurationProvider implements vscode.DebugConfigura
   }
 }
 
-export function requireDevContainers(engine: TrainingEngine): DevContainerHost {
+export function requireDevContainers(engine: TrainingBackend): DevContainerHost {
   const host = engine.devContainers;
   if (!host) {
     throw new ModelArtsError(`Debugging in a dev container needs the local Docker engine; ${engine.displayName} cannot run one.`, 'ModelArts.NoDevContainers');

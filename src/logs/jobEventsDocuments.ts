@@ -5,7 +5,7 @@
  */
 import * as vscode from 'vscode';
 import type { JobEvent } from '../core/jobEvent';
-import type { TrainingEngine } from '../engine/trainingEngine';
+import type { TrainingBackend } from '../backends/trainingBackend';
 
 export const EVENTS_SCHEME = 'modelarts-events';
 const REDRAW_MS = 200;
@@ -16,7 +16,7 @@ export class JobEventsDocuments implements vscode.TextDocumentContentProvider, v
   private readonly subscriptions: vscode.Disposable[];
   private readonly pending = new Map<string, NodeJS.Timeout>();
 
-  constructor(private readonly engine: TrainingEngine) {
+  constructor(private readonly engine: TrainingBackend) {
     this.subscriptions = [
       this.changeEmitter,
       vscode.workspace.registerTextDocumentContentProvider(EVENTS_SCHEME, this),

@@ -16,7 +16,7 @@ import { formatDuration } from '../core/format';
 import type { TrainingJob } from '../core/job';
 import { isTerminalPhase } from '../core/lifecycle';
 import { stripAnsi } from '../core/lines';
-import type { TrainingEngine } from '../engine/trainingEngine';
+import type { TrainingBackend } from '../backends/trainingBackend';
 
 const FLUSH_MS = 50;
 const FLUSH_BYTES = 256 * 1024;
@@ -43,7 +43,7 @@ export class JobLogChannel implements vscode.Disposable {
   ended = false;
 
   constructor(
-    private readonly engine: TrainingEngine,
+    private readonly engine: TrainingBackend,
     readonly job: TrainingJob,
     readonly task: string,
     readonly name: string,
@@ -175,7 +175,7 @@ export class JobLogChannels implements vscode.Disposable {
   private readonly subscription: vscode.Disposable;
 
   constructor(
-    private readonly engine: TrainingEngine,
+    private readonly engine: TrainingBackend,
     /** Remembers which logs this window follows, so a reload picks them up again. */
     private readonly memento: vscode.Memento,
     private readonly options: JobLogChannelsOptions,

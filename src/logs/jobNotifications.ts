@@ -5,13 +5,13 @@
 import * as vscode from 'vscode';
 import { errorMessage } from '../core/errors';
 import type { TrainingJob } from '../core/job';
-import type { TrainingEngine } from '../engine/trainingEngine';
+import type { TrainingBackend } from '../backends/trainingBackend';
 
 export class JobNotifications implements vscode.Disposable {
   private readonly subscription: vscode.Disposable;
   private readonly told = new Set<string>();
 
-  constructor(engine: TrainingEngine, private readonly onCompleted: (job: TrainingJob) => void) {
+  constructor(engine: TrainingBackend, private readonly onCompleted: (job: TrainingJob) => void) {
     this.subscription = engine.onDidChangeJob(({ kind, job }) => {
       if (kind !== 'updated' || this.told.has(job.metadata.id)) return;
       const { phase } = job.status;

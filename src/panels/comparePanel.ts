@@ -4,13 +4,13 @@
  * it is restored after a window reload.
  */
 import * as vscode from 'vscode';
-import type { TrainingEngine } from '../engine/trainingEngine';
+import type { TrainingBackend } from '../backends/trainingBackend';
 import { JobMetrics } from './jobMetrics';
 import { webviewHtml, webviewRoot } from './webviewHtml';
 import { COMPARE_PANEL_VIEW_TYPE, compareStateSchema, compareWebviewMessageSchema, type CompareHostMessage } from './protocol';
 
 export interface ComparePanelHost {
-  readonly engine: TrainingEngine;
+  readonly engine: TrainingBackend;
   readonly extensionUri: vscode.Uri;
   readonly log: vscode.LogOutputChannel;
   readonly metricsPattern: () => string | undefined;

@@ -7,7 +7,7 @@ import type * as vscode from 'vscode';
 import { errorMessage } from '../core/errors';
 import { MetricSeriesSet, createMetricParser, type MetricSeries } from '../core/metrics';
 import type { ResourceSample } from '../core/resourceSample';
-import type { TrainingEngine } from '../engine/trainingEngine';
+import type { TrainingBackend } from '../backends/trainingBackend';
 import type { HostMessage } from './protocol';
 
 const POST_EVERY_MS = 250;
@@ -30,7 +30,7 @@ export class JobMetrics implements vscode.Disposable {
   private readonly parse: (line: string) => ReturnType<ReturnType<typeof createMetricParser>>;
 
   constructor(
-    private readonly engine: TrainingEngine,
+    private readonly engine: TrainingBackend,
     private readonly jobId: string,
     pattern: string | undefined,
     private readonly post: (message: HostMessage) => void,

@@ -10,13 +10,13 @@ import { errorMessage } from '../core/errors';
 import type { TrainingJob } from '../core/job';
 import type { JobEvent } from '../core/jobEvent';
 import { isActionAllowed } from '../core/lifecycle';
-import type { TrainingEngine } from '../engine/trainingEngine';
+import type { TrainingBackend } from '../backends/trainingBackend';
 import { JOB_PANEL_VIEW_TYPE, PANEL_ACTIONS, panelStateSchema, webviewMessageSchema, type HostMessage, type PanelAction } from './protocol';
 import { JobMetrics } from './jobMetrics';
 import { webviewHtml, webviewRoot } from './webviewHtml';
 
 export interface JobPanelHost {
-  readonly engine: TrainingEngine;
+  readonly engine: TrainingBackend;
   readonly extensionUri: vscode.Uri;
   readonly log: vscode.LogOutputChannel;
   /** Runs a panel action as the tree's context menu would (with its confirmations). */

@@ -8,7 +8,7 @@ import type { Algorithm } from '../core/algorithm';
 import { formatAlgorithmDocument, parseAlgorithmDocument } from '../core/algorithmDocument';
 import { ModelArtsError, NotFoundError } from '../core/errors';
 import type { Logger } from '../core/logger';
-import type { TrainingEngine } from '../engine/trainingEngine';
+import type { TrainingBackend } from '../backends/trainingBackend';
 
 export const ALGORITHM_SCHEME = 'modelarts-algorithm';
 
@@ -30,7 +30,7 @@ export class AlgorithmFileSystem implements vscode.FileSystemProvider, vscode.Di
   private readonly subscriptions: vscode.Disposable[] = [this.changeEmitter];
 
   constructor(
-    private readonly engine: TrainingEngine,
+    private readonly engine: TrainingBackend,
     private readonly log: Logger,
   ) {
     this.subscriptions.push(

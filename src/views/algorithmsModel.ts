@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import type { Algorithm } from '../core/algorithm';
 import { errorMessage } from '../core/errors';
 import type { Logger } from '../core/logger';
-import type { TrainingEngine } from '../engine/trainingEngine';
+import type { TrainingBackend } from '../backends/trainingBackend';
 
 export type AlgorithmsLoadState =
   | { readonly kind: 'idle' | 'loading' | 'loaded' }
@@ -23,7 +23,7 @@ export class AlgorithmsModel implements vscode.Disposable {
   private readonly subscriptions: vscode.Disposable[] = [this.changeEmitter];
 
   constructor(
-    private readonly engine: TrainingEngine,
+    private readonly engine: TrainingBackend,
     private readonly log: Logger,
   ) {
     this.subscriptions.push(

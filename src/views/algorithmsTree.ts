@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Algorithm } from '../core/algorithm';
 import type { EngineRef } from '../core/job';
-import type { TrainingEngine } from '../engine/trainingEngine';
+import type { TrainingBackend } from '../backends/trainingBackend';
 import type { AlgorithmsModel } from './algorithmsModel';
 import { shownNodes, TreeNode } from './treeNode';
 
@@ -79,7 +79,7 @@ export class AlgorithmsTreeProvider implements vscode.TreeDataProvider<Algorithm
 
   constructor(
     private readonly model: AlgorithmsModel,
-    private readonly engine: TrainingEngine,
+    private readonly engine: TrainingBackend,
   ) {
     this.subscriptions.push(model.onDidChange(() => this.scheduleRefresh()));
   }
@@ -245,7 +245,7 @@ function escapeMarkdown(text: string): string {
 /** The view and its provider, wired to the view's lifetime. */
 export function createAlgorithmsTreeView(
   model: AlgorithmsModel,
-  engine: TrainingEngine,
+  engine: TrainingBackend,
 ): { tree: AlgorithmsTreeProvider; view: vscode.TreeView<AlgorithmTreeNode>; dispose(): void } {
   const tree = new AlgorithmsTreeProvider(model, engine);
   const view = vscode.window.createTreeView('modelarts.algorithms', { treeDataProvider: tree, showCollapseAll: true });

@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import { errorMessage } from '../core/errors';
 import type { Logger } from '../core/logger';
 import type { JobChange, TrainingJob } from '../core/job';
-import type { TrainingEngine } from '../engine/trainingEngine';
+import type { TrainingBackend } from '../backends/trainingBackend';
 
 export type JobsModelChange = { readonly kind: 'reset' } | { readonly kind: 'job'; readonly job: TrainingJob };
 
@@ -24,7 +24,7 @@ export class JobsModel implements vscode.Disposable {
   private readonly subscriptions: vscode.Disposable[] = [];
 
   constructor(
-    private readonly engine: TrainingEngine,
+    private readonly engine: TrainingBackend,
     private readonly log: Logger,
   ) {
     this.subscriptions.push(

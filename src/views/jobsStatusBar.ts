@@ -3,7 +3,7 @@
  * Training Jobs view. Redrawn from the model's change events, never on a timer.
  */
 import * as vscode from 'vscode';
-import type { TrainingEngine } from '../engine/trainingEngine';
+import type { TrainingBackend } from '../backends/trainingBackend';
 import type { JobsModel } from './jobsModel';
 
 export function jobCounts(model: JobsModel): { running: number; queued: number } {
@@ -23,7 +23,7 @@ export class JobsStatusBar implements vscode.Disposable {
 
   constructor(
     private readonly model: JobsModel,
-    private readonly engine: TrainingEngine,
+    private readonly engine: TrainingBackend,
   ) {
     this.item.name = 'ModelArts Training Jobs';
     this.item.command = { command: 'modelarts.jobs.focus', title: 'Show Training Jobs' };

@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import { formatDuration } from '../core/format';
 import { formatParameterList, type TrainingJob } from '../core/job';
 import { allowedActions, isTerminalPhase, type JobAction, type JobPhase } from '../core/lifecycle';
-import type { TrainingEngine } from '../engine/trainingEngine';
+import type { TrainingBackend } from '../backends/trainingBackend';
 import type { JobsModel } from './jobsModel';
 import { TreeNode, shownNodes } from './treeNode';
 
@@ -123,7 +123,7 @@ export class JobsTreeProvider implements vscode.TreeDataProvider<JobsTreeNode>, 
 
   constructor(
     private readonly model: JobsModel,
-    private readonly engine: TrainingEngine,
+    private readonly engine: TrainingBackend,
   ) {
     this.subscriptions.push(
       model.onDidChange((change) => {
@@ -294,7 +294,7 @@ function jobParts(node: JobNode): JobPartNode[] {
   ];
 }
 
-function partItem(node: JobPartNode, engine: TrainingEngine): vscode.TreeItem {
+function partItem(node: JobPartNode, engine: TrainingBackend): vscode.TreeItem {
   const { job } = node.parent;
   const { part } = node;
   if (part.kind === 'task') {

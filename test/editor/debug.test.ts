@@ -13,7 +13,7 @@ import Docker from 'dockerode';
 import * as vscode from 'vscode';
 import type { ModelArtsApi } from '../../src/api';
 import { MA_JOB_DIR, bootArguments } from '../../src/core/contract';
-import { DEV_OWNER_LABEL } from '../../src/engine/local/devContainer';
+import { DEV_OWNER_LABEL } from '../../src/backends/local/devContainer';
 import { activateApi, jobSource, rejectsNaming, report } from '../support/editor';
 import { waitForTerminal } from '../support/jobs';
 

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Docker from 'dockerode';
 import { CancelledError, InvalidInputError } from '../../src/core/errors';
-import { CUSTOM_IMAGE_LABEL, ImageBuildError, buildCustomImage, checkTrainingImage, imageTagProblem } from '../../src/engine/local/customImages';
+import { CUSTOM_IMAGE_LABEL, ImageBuildError, buildCustomImage, checkTrainingImage, imageTagProblem } from '../../src/backends/local/customImages';
 import { makeFolder, removeFolders } from '../support/jobs';
 
 const docker = new Docker();

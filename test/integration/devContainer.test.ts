@@ -10,10 +10,10 @@ import Docker from 'dockerode';
 import { MA_JOB_DIR, bootArguments } from '../../src/core/contract';
 import { CancelledError, type InvalidInputError } from '../../src/core/errors';
 import type { JobCreateRequest } from '../../src/core/job';
-import { DEV_OWNER_LABEL, listensOn } from '../../src/engine/local/devContainer';
-import { LABELS, MANAGED_BY } from '../../src/engine/local/docker';
-import { LocalEngine } from '../../src/engine/local/localEngine';
-import type { DevContainerOutput } from '../../src/engine/trainingEngine';
+import { DEV_OWNER_LABEL, listensOn } from '../../src/backends/local/devContainer';
+import { LABELS, MANAGED_BY } from '../../src/backends/local/docker';
+import { LocalBackend } from '../../src/backends/local/localBackend';
+import type { DevContainerOutput } from '../../src/backends/trainingBackend';
 import { attachDebugpy } from '../support/dapClient';
 import { DIGITS_DIR, PRESET_ENGINE, jobRequest, makeFolder, recordingLogger, removeFolders } from '../support/jobs';
 
@@ -52,17 +52,17 @@ function digitsRequest(epochs: number): JobCreateRequest {
   };
 }
 
-async function devContainersOf(engine: LocalEngine): Promise<Docker.ContainerInfo[]> {
+async function devContainersOf(engine: LocalBackend): Promise<Docker.ContainerInfo[]> {
   return docker.listContainers({ all: true, filters: { label: [`${LABELS.store}=${engine.storeId}`, DEV_OWNER_LABEL] } });
 }
 
 describe('Dev containers (real Docker, debugpy)', function () {
   let dataDir: string;
-  let engine: LocalEngine;
+  let engine: LocalBackend;
 
   before(async function () {
     dataDir = makeFolder('dev-data');
-    engine = new LocalEngine({ dataDir, dockerHost: '', logger: recordingLogger(), capacity: { cpus: 2, memoryGib: 8 } });
+    engine = new LocalBackend({ dataDir, dockerHost: '', logger: recordingLogger(), capacity: { cpus: 2, memoryGib: 8 } });
     assert.equal((await engine.connect()).kind, 'available', 'the local engine must reach Docker');
   });
 

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import Docker from 'dockerode';
 import { InvalidInputError, InvalidStateError } from '../../src/core/errors';
 import type { JobCreateRequest } from '../../src/core/job';
-import { LocalEngine } from '../../src/engine/local/localEngine';
+import { LocalBackend } from '../../src/backends/local/localBackend';
 import {
   DIGITS_DIR,
   EPOCH_LINE,
@@ -40,17 +40,17 @@ function scriptJob(name: string, script: string, extra: Partial<JobCreateRequest
   };
 }
 
-const messagesOf = async (engine: LocalEngine, id: string) => (await engine.listEvents(id)).map((e) => e.message);
+const messagesOf = async (engine: LocalBackend, id: string) => (await engine.listEvents(id)).map((e) => e.message);
 
 describe('Local engine life cycle (real Docker)', function () {
   let dataDir: string;
-  let engine: LocalEngine;
+  let engine: LocalBackend;
   const logger = recordingLogger();
 
   before(async function () {
     dataDir = makeFolder('lifecycle-data');
     // Room for two small jobs at once, so the third queues.
-    engine = new LocalEngine({ dataDir, dockerHost: '', logger, capacity: { cpus: 2, memoryGib: 8 }, stopGraceSeconds: 2 });
+    engine = new LocalBackend({ dataDir, dockerHost: '', logger, capacity: { cpus: 2, memoryGib: 8 }, stopGraceSeconds: 2 });
     assert.equal((await engine.connect()).kind, 'available', 'the local engine must reach Docker');
   });
 
@@ -401,7 +401,7 @@ describe('Local engine life cycle (real Docker)', function () {
   });
 });
 
-async function waitForLogLine(engine: LocalEngine, id: string, line: string): Promise<void> {
+async function waitForLogLine(engine: LocalBackend, id: string, line: string): Promise<void> {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), 60_000);
   try {

@@ -7,22 +7,22 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Docker from 'dockerode';
 import { InvalidInputError } from '../../src/core/errors';
-import { LABELS } from '../../src/engine/local/docker';
-import { LocalEngine } from '../../src/engine/local/localEngine';
+import { LABELS } from '../../src/backends/local/docker';
+import { LocalBackend } from '../../src/backends/local/localBackend';
 import { DIGITS_DIR, EPOCH_LINE, PRESET_ENGINE, containersOf, removeContainersOf, jobRequest as request, makeFolder, recordingLogger, removeFolders, waitForJob, waitForTerminal } from '../support/jobs';
 
 const docker = new Docker();
 
 
-describe('LocalEngine (real Docker)', function () {
+describe('LocalBackend (real Docker)', function () {
   let dataDir: string;
-  let engine: LocalEngine;
+  let engine: LocalBackend;
   let logger: ReturnType<typeof recordingLogger>;
 
   before(async function () {
     dataDir = makeFolder('engine-data');
     logger = recordingLogger();
-    engine = new LocalEngine({ dataDir, dockerHost: '', logger });
+    engine = new LocalBackend({ dataDir, dockerHost: '', logger });
     const state = await engine.connect();
     assert.equal(state.kind, 'available', `the local engine must reach Docker: ${JSON.stringify(state)}`);
   });
@@ -267,7 +267,7 @@ describe('LocalEngine (real Docker)', function () {
     const before = fs.readFileSync(path.join(dataDir, 'jobs', job.metadata.id, 'logs', 'worker-0.log'), 'utf8');
     assert.ok(before.split('\n').length > 3, 'some lines were captured before the engine went away');
 
-    engine = new LocalEngine({ dataDir, dockerHost: '', logger });
+    engine = new LocalBackend({ dataDir, dockerHost: '', logger });
     assert.equal((await engine.connect()).kind, 'available');
     const done = await waitForTerminal(engine, job.metadata.id, 60_000);
     assert.equal(done.status.phase, 'Completed');

@@ -7,8 +7,8 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ResourceSample, ResourceSampleAdded } from '../../src/core/resourceSample';
-import { LocalEngine } from '../../src/engine/local/localEngine';
-import { thinSamples } from '../../src/engine/local/resourceStats';
+import { LocalBackend } from '../../src/backends/local/localBackend';
+import { thinSamples } from '../../src/backends/local/resourceStats';
 import { jobRequest, makeFolder, recordingLogger, removeContainersOf, removeFolders, waitForJob, waitForTerminal } from '../support/jobs';
 
 const GIB = 1024 ** 3;
@@ -31,7 +31,7 @@ function burnerJob(name: string, secs: number) {
   return { ...jobRequest(name, code, 'burn.py', [{ name: 'secs', value: String(secs) }]), spec: { resource: { flavor_id: SMALL } } };
 }
 
-function collect(engine: LocalEngine): ResourceSampleAdded[] {
+function collect(engine: LocalBackend): ResourceSampleAdded[] {
   const added: ResourceSampleAdded[] = [];
   engine.onDidAddResourceSample((e) => added.push(e));
   return added;
@@ -46,8 +46,8 @@ async function until(condition: () => boolean, timeoutMs: number): Promise<boole
 }
 
 describe('CPU and memory (resource) samples of running jobs (real Docker)', function () {
-  const engines: LocalEngine[] = [];
-  const track = (engine: LocalEngine) => (engines.push(engine), engine);
+  const engines: LocalBackend[] = [];
+  const track = (engine: LocalBackend) => (engines.push(engine), engine);
 
   after(async function () {
     // Followers first, so none takes over a data folder while the suite cleans up.
@@ -58,9 +58,9 @@ describe('CPU and memory (resource) samples of running jobs (real Docker)', func
 
   it('samples the CPU and memory of a running job, keeps them with the job, shows them in a following window and deletes them with the job', async function () {
     const dataDir = makeFolder('resource-data');
-    const engine = track(new LocalEngine({ dataDir, dockerHost: '', logger: recordingLogger(), capacity: { cpus: 2, memoryGib: 8 } }));
+    const engine = track(new LocalBackend({ dataDir, dockerHost: '', logger: recordingLogger(), capacity: { cpus: 2, memoryGib: 8 } }));
     assert.equal((await engine.connect()).kind, 'available', 'the local engine must reach Docker');
-    const follower = track(new LocalEngine({ dataDir, dockerHost: '', logger: recordingLogger() }));
+    const follower = track(new LocalBackend({ dataDir, dockerHost: '', logger: recordingLogger() }));
     assert.equal((await follower.connect()).kind, 'available');
     const live = collect(engine);
     const followed = collect(follower);
@@ -100,7 +100,7 @@ describe('CPU and memory (resource) samples of running jobs (real Docker)', func
 
   it('samples a running task again after the window reloads', async function () {
     const dataDir = makeFolder('resource-reload');
-    const original = track(new LocalEngine({ dataDir, dockerHost: '', logger: recordingLogger(), capacity: { cpus: 2, memoryGib: 8 } }));
+    const original = track(new LocalBackend({ dataDir, dockerHost: '', logger: recordingLogger(), capacity: { cpus: 2, memoryGib: 8 } }));
     assert.equal((await original.connect()).kind, 'available');
     const first = collect(original);
     const job = await original.createJob(burnerJob('resource-reload', 7));
@@ -110,7 +110,7 @@ describe('CPU and memory (resource) samples of running jobs (real Docker)', func
     const reloadedAt = Date.now();
     assert.ok(await until(() => original.openStatsStreams === 0, 2000), 'the disposed engine closed its stats stream');
 
-    const reloaded = track(new LocalEngine({ dataDir, dockerHost: '', logger: recordingLogger(), capacity: { cpus: 2, memoryGib: 8 } }));
+    const reloaded = track(new LocalBackend({ dataDir, dockerHost: '', logger: recordingLogger(), capacity: { cpus: 2, memoryGib: 8 } }));
     const second = collect(reloaded);
     assert.equal((await reloaded.connect()).kind, 'available');
     assert.equal((await reloaded.getJob(id))?.status.phase, 'Running', 'still running after the reload');

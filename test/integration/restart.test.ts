@@ -7,7 +7,7 @@ import * as assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { waitForEvent } from '../../src/core/events';
-import { LocalEngine } from '../../src/engine/local/localEngine';
+import { LocalBackend } from '../../src/backends/local/localBackend';
 import { REPO_ROOT, removeContainersOf, jobRequest, makeFolder, recordingLogger, removeFolders, waitForJob, waitForTerminal } from '../support/jobs';
 
 
@@ -26,7 +26,7 @@ async function restartDockerd(): Promise<void> {
 }
 
 describe('Reconciliation after dockerd restarts (real dockerd)', function () {
-  let engine: LocalEngine;
+  let engine: LocalBackend;
 
   after(async function () {
     engine?.dispose();
@@ -36,7 +36,7 @@ describe('Reconciliation after dockerd restarts (real dockerd)', function () {
 
   it('marks a running job Abnormal, restarts a fault-tolerant one, and keeps every log line once', async function () {
     const dataDir = makeFolder('restart-data');
-    engine = new LocalEngine({ dataDir, dockerHost: '', logger: recordingLogger(), reconnectMinMs: 250, reconnectMaxMs: 1000, capacity: { cpus: 4, memoryGib: 8 } });
+    engine = new LocalBackend({ dataDir, dockerHost: '', logger: recordingLogger(), reconnectMinMs: 250, reconnectMaxMs: 1000, capacity: { cpus: 4, memoryGib: 8 } });
     assert.equal((await engine.connect()).kind, 'available');
     const counter = makeFolder('restart-counter', { 'count.py': 'import time\nfor i in range(1, 10001):\n    print(f"line {i}", flush=True)\n    time.sleep(0.05)\n' });
     const flaky = makeFolder('restart-flaky', {

@@ -6,7 +6,7 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { LocalEngine } from '../../src/engine/local/localEngine';
+import { LocalBackend } from '../../src/backends/local/localBackend';
 import { FolderStore } from '../../src/storage/folderStore';
 import { S3Store } from '../../src/storage/s3Store';
 import { createStoreResolver } from '../../src/storage/storeResolver';
@@ -16,7 +16,7 @@ import { ensureS3Server } from '../support/s3Server';
 
 
 describe('Jobs with data in a real S3 store (radosgw)', function () {
-  let engine: LocalEngine;
+  let engine: LocalBackend;
   let s3: S3Store;
   const bucket = `jobs-${Date.now().toString(36)}`;
 
@@ -29,7 +29,7 @@ describe('Jobs with data in a real S3 store (radosgw)', function () {
     );
     await s3.ensureBucket(bucket);
     const resolver = createStoreResolver({ folderStore: new FolderStore(path.join(dataDir, 'unused')), s3Store: s3 });
-    engine = new LocalEngine({ dataDir, dockerHost: '', logger: recordingLogger(), storeResolver: resolver });
+    engine = new LocalBackend({ dataDir, dockerHost: '', logger: recordingLogger(), storeResolver: resolver });
     assert.equal((await engine.connect()).kind, 'available');
     const data = makeFolder('s3-dataset', {});
     fs.copyFileSync(path.join(DIGITS_DIR, 'data', 'digits.csv.gz'), path.join(data, 'digits.csv.gz'));

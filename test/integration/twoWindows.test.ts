@@ -6,12 +6,12 @@
 import * as assert from 'node:assert/strict';
 import { waitForEvent } from '../../src/core/events';
 import { ModelArtsError } from '../../src/core/errors';
-import { LocalEngine } from '../../src/engine/local/localEngine';
+import { LocalBackend } from '../../src/backends/local/localBackend';
 import { removeContainersOf, jobRequest, makeFolder, recordingLogger, removeFolders, waitForJob, waitForTerminal } from '../support/jobs';
 
 
 describe('Two windows on one data folder (real Docker)', function () {
-  const engines: LocalEngine[] = [];
+  const engines: LocalBackend[] = [];
 
   after(async function () {
     for (const engine of engines) {
@@ -23,9 +23,9 @@ describe('Two windows on one data folder (real Docker)', function () {
 
   it('lets one engine write while the other follows, then hands over when the writer goes', async function () {
     const dataDir = makeFolder('two-windows');
-    const first = new LocalEngine({ dataDir, dockerHost: '', logger: recordingLogger() });
+    const first = new LocalBackend({ dataDir, dockerHost: '', logger: recordingLogger() });
     const secondLogger = recordingLogger();
-    const second = new LocalEngine({ dataDir, dockerHost: '', logger: secondLogger });
+    const second = new LocalBackend({ dataDir, dockerHost: '', logger: secondLogger });
     engines.push(first, second);
     assert.equal((await first.connect()).kind, 'available');
     assert.equal((await second.connect()).kind, 'available');

@@ -6,7 +6,7 @@ import { waitForEvent } from '../../src/core/events';
 import Docker from 'dockerode';
 import type { JobChange, JobCreateRequest, TrainingJob } from '../../src/core/job';
 import type { Logger } from '../../src/core/logger';
-import { LABELS } from '../../src/engine/local/docker';
+import { LABELS } from '../../src/backends/local/docker';
 import { isTerminalPhase } from '../../src/core/lifecycle';
 import type { Event } from '../../src/core/events';
 

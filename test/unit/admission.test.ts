@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import type { TrainingJob } from '../../src/core/job';
 import type { JobPhase } from '../../src/core/lifecycle';
-import { decideAdmission, jobDemand } from '../../src/engine/local/admission';
+import { decideAdmission, jobDemand } from '../../src/backends/local/admission';
 
 function job(id: string, phase: JobPhase, created: number, flavor = 'modelarts.local.cpu.1u2g', nodes = 1): TrainingJob {
   return {

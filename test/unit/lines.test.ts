@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { LineSplitter, stripAnsi } from '../../src/core/lines';
-import { DockerLogDemuxer } from '../../src/engine/local/logCapture';
+import { DockerLogDemuxer } from '../../src/backends/local/logCapture';
 
 function frame(stream: 1 | 2, text: string | Buffer): Buffer {
   const payload = typeof text === 'string' ? Buffer.from(text) : text;

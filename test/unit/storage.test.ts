@@ -3,9 +3,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Emitter } from '../../src/core/events';
 import { makeEvent } from '../../src/core/jobEvent';
-import { JobStore, type JobRecord } from '../../src/engine/local/jobStore';
-import { countLines } from '../../src/engine/local/logCapture';
-import { followLogFile } from '../../src/engine/local/logFollower';
+import { JobStore, type JobRecord } from '../../src/backends/local/jobStore';
+import { countLines } from '../../src/backends/local/logCapture';
+import { followLogFile } from '../../src/backends/local/logFollower';
 import { makeFolder, removeFolders } from '../support/jobs';
 
 function tempDir(): string {

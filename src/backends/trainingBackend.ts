@@ -10,7 +10,7 @@ import type { JobEvent, JobEventAdded } from '../core/jobEvent';
 import type { PresetEngine } from '../core/presetEngines';
 import type { ResourceSample, ResourceSampleAdded } from '../core/resourceSample';
 
-export type EngineState =
+export type BackendState =
   | { readonly kind: 'connecting' }
   | { readonly kind: 'available'; readonly version: string; readonly endpoint: string }
   | { readonly kind: 'unavailable'; readonly reason: string; readonly endpoint: string };
@@ -109,18 +109,18 @@ export interface DevContainerHost {
   removeAll(): Promise<void>;
 }
 
-export interface TrainingEngine extends Disposable {
+export interface TrainingBackend extends Disposable {
   readonly kind: 'local' | 'cloud';
   /** For messages: "local Docker engine", "ModelArts (cn-north-4)". */
   readonly displayName: string;
-  readonly state: EngineState;
-  readonly onDidChangeState: Event<EngineState>;
+  readonly state: BackendState;
+  readonly onDidChangeState: Event<BackendState>;
   /** A job was created, changed phase or status, or was deleted. */
   readonly onDidChangeJob: Event<JobChange>;
   readonly onDidAddEvent: Event<JobEventAdded>;
 
   /** Connects (or reconnects) and reconciles jobs with what really runs; never throws. */
-  connect(): Promise<EngineState>;
+  connect(): Promise<BackendState>;
 
   /** Every job, newest first. */
   listJobs(): Promise<TrainingJob[]>;

@@ -10,7 +10,7 @@ import { trainingJobSchema, type JobChange } from '../../core/job';
 import { jobEventSchema, type JobEvent } from '../../core/jobEvent';
 import { parseJsonLines } from '../../core/lines';
 
-/** Freezes an object and everything it holds; changes go through copies (see LocalEngine.update). */
+/** Freezes an object and everything it holds; changes go through copies (see LocalBackend.update). */
 export function deepFreeze<T>(value: T): T {
   if (value && typeof value === 'object' && !Object.isFrozen(value)) {
     Object.freeze(value);

@@ -11,7 +11,7 @@ import { z } from 'zod';
 const holderSchema = z.object({ pid: z.number().int(), host: z.string(), token: z.string(), since: z.number() });
 export type LockHolder = z.output<typeof holderSchema>;
 
-export class EngineLock {
+export class WriterLock {
   private readonly token = randomUUID();
   private held = false;
 

@@ -56,11 +56,11 @@ import type {
   CopyJobOptions,
   CreateJobOptions,
   DeleteJobOptions,
-  EngineState,
+  BackendState,
   FollowLogOptions,
   StopJobOptions,
-  TrainingEngine,
-} from '../trainingEngine';
+  TrainingBackend,
+} from '../trainingBackend';
 import { decideAdmission } from './admission';
 import { AlgorithmStore } from './algorithmStore';
 import { packCodeFolder } from './codeArchive';
@@ -86,14 +86,14 @@ import {
 } from './docker';
 import { DockerEventStream } from './dockerEvents';
 import { LocalDevContainers } from './devContainer';
-import { EngineLock, type LockHolder } from './engineLock';
+import { WriterLock, type LockHolder } from './writerLock';
 import { checkAlgorithmConfig, planLocalJob, type Capacity, type LocalJobPlan } from './jobPlanner';
 import { JobStore, type JobRecord, type LocalState } from './jobStore';
 import { TaskLogCapture } from './logCapture';
 import { followLogFile } from './logFollower';
 import { ResourceStats } from './resourceStats';
 
-export interface LocalEngineOptions {
+export interface LocalBackendOptions {
   /** Folder holding the engine's job records, logs, outputs, algorithms and input cache. */
   readonly dataDir: string;
   /** As in DOCKER_HOST; empty for Docker's defaults. */
@@ -123,18 +123,18 @@ const STOP = Symbol('stop');
  */
 const DAEMON_STOP_WINDOW_MS = 15_000;
 
-export class LocalEngine implements TrainingEngine {
+export class LocalBackend implements TrainingBackend {
   readonly kind = 'local' as const;
   readonly displayName = 'local Docker engine';
 
   private readonly disposables = new DisposableStore();
-  private readonly stateEmitter = this.disposables.register(new Emitter<EngineState>());
+  private readonly stateEmitter = this.disposables.register(new Emitter<BackendState>());
   private readonly jobEmitter = this.disposables.register(new Emitter<JobChange>());
   private readonly eventEmitter = this.disposables.register(new Emitter<JobEventAdded>());
   private readonly algorithmEmitter = this.disposables.register(new Emitter<AlgorithmChange>());
   /** Fires `<job id>/<task>` when a task's log file grew. */
   private readonly logEmitter = this.disposables.register(new Emitter<string>());
-  readonly onDidChangeState: Event<EngineState> = this.stateEmitter.event;
+  readonly onDidChangeState: Event<BackendState> = this.stateEmitter.event;
   readonly onDidChangeJob: Event<JobChange> = this.jobEmitter.event;
   readonly onDidAddEvent: Event<JobEventAdded> = this.eventEmitter.event;
   readonly onDidChangeAlgorithm: Event<AlgorithmChange> = this.algorithmEmitter.event;
@@ -170,17 +170,17 @@ export class LocalEngine implements TrainingEngine {
   private scheduling: Promise<void> = Promise.resolve();
   private capacityLimit: Partial<Capacity>;
   /** Only the engine holding this lock writes to the data folder; the others follow what it writes. */
-  private readonly lock: EngineLock;
+  private readonly lock: WriterLock;
   private following: { readonly holder: LockHolder; readonly stop: () => void } | undefined;
-  private currentState: EngineState;
+  private currentState: BackendState;
   private machine: MachineResources | undefined;
   private loaded: Promise<void> | undefined;
-  private connecting: Promise<EngineState> | undefined;
+  private connecting: Promise<BackendState> | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private reconnectDelay: number;
   private disposed = false;
 
-  constructor(private readonly options: LocalEngineOptions) {
+  constructor(private readonly options: LocalBackendOptions) {
     this.endpoint = describeDockerHost(options.dockerHost);
     this.currentState = { kind: 'connecting' };
     this.docker = createDockerClient(options.dockerHost);
@@ -190,7 +190,7 @@ export class LocalEngine implements TrainingEngine {
     this.resolver =
       options.storeResolver ?? createStoreResolver({ folderStore: new FolderStore(path.join(options.dataDir, 'object-store')) });
     this.inputCache = new InputCache(path.join(options.dataDir, 'input-cache'), { maxBytes: options.inputCacheBytes ?? 20 * GIB });
-    this.lock = new EngineLock(path.join(options.dataDir, 'engine.lock'));
+    this.lock = new WriterLock(path.join(options.dataDir, 'engine.lock'));
     this.capacityLimit = options.capacity ?? {};
     this.storeId = createHash('sha256').update(path.resolve(options.dataDir)).digest('hex').slice(0, 16);
     this.reconnectDelay = options.reconnectMinMs ?? 1000;
@@ -233,18 +233,18 @@ export class LocalEngine implements TrainingEngine {
     );
   }
 
-  get state(): EngineState {
+  get state(): BackendState {
     return this.currentState;
   }
 
   // ---- Connection and reconciliation ---------------------------------------------------------
 
-  connect(): Promise<EngineState> {
+  connect(): Promise<BackendState> {
     this.connecting ??= this.doConnect().finally(() => (this.connecting = undefined));
     return this.connecting;
   }
 
-  private async doConnect(): Promise<EngineState> {
+  private async doConnect(): Promise<BackendState> {
     clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
     try {
@@ -381,7 +381,7 @@ export class LocalEngine implements TrainingEngine {
     this.reconnectTimer.unref();
   }
 
-  private setState(state: EngineState): void {
+  private setState(state: BackendState): void {
     const before = this.currentState;
     this.currentState = state;
     const same =
