@@ -9,12 +9,14 @@ let active: { readonly removeDevContainers: () => Promise<void> } | undefined;
 export function activate(context: vscode.ExtensionContext): ModelArtsApi {
   const started = performance.now();
   const services = createServices(context);
-  active = { removeDevContainers: () => services.engine.devContainers?.removeAll() ?? Promise.resolve() };
+  active = { removeDevContainers: () => services.local.devContainers.removeAll() };
   context.subscriptions.push(services, ...registerCommands(services));
   // Connecting may take a while (or fail); the views show "Connecting…" meanwhile.
-  void services.engine.connect().then((state) =>
-    services.log.info(`Training engine: ${services.engine.displayName} at ${state.kind === 'connecting' ? '?' : state.endpoint} is ${state.kind}`),
-  );
+  for (const backend of services.backends.list()) {
+    void backend.connect().then((state) =>
+      services.log.info(`Backend ${backend.displayName} at ${state.kind === 'connecting' ? '?' : state.endpoint} is ${state.kind}`),
+    );
+  }
   services.log.info(`ModelArts Training activated in ${(performance.now() - started).toFixed(1)} ms`);
   return createApi(services);
 }

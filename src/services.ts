@@ -1,36 +1,36 @@
 /**
  * The composition root: builds every long-lived object once, in dependency order, and hands them
- * around explicitly. Nothing else constructs services.
+ * around explicitly. Nothing else constructs services, and nothing here decides anything.
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { ConfiguredStore } from './configuredStore';
-import type { FieldIssue } from './core/errors';
+import { BackendRegistry } from './backends/backendRegistry';
 import { LocalBackend } from './backends/local/localBackend';
-import type { BackendState, TrainingBackend } from './backends/trainingBackend';
-import { JobLogChannels } from './logs/jobLogChannels';
-import { readSettings, type Settings } from './settings';
-import { JobsModel } from './views/jobsModel';
-import { JobsTreeProvider, describeFilter, type JobsTreeNode } from './views/jobsTree';
-import { JobsStatusBar } from './views/jobsStatusBar';
-import { JobEventsDocuments } from './logs/jobEventsDocuments';
-import { JobNotifications } from './logs/jobNotifications';
+import { revealJobPart } from './commands/jobs/revealJobPart';
+import { ConfiguredStore } from './configuredStore';
+import { DEBUG_TYPE } from './core/launchConfig';
+import { DevSessions } from './debug/devSessions';
+import { DynamicLaunchConfigurationProvider, LaunchConfigurationProvider } from './debug/launchConfigurations';
 import { JobSpecDrafts } from './drafts/jobSpecDrafts';
+import { RememberedChoices } from './drafts/rememberedChoices';
+import { JobEventsDocuments } from './logs/jobEventsDocuments';
+import { JobLogChannels } from './logs/jobLogChannels';
+import { JobNotifications } from './logs/jobNotifications';
+import { ComparePanels } from './panels/comparePanel';
+import { JobPanels } from './panels/jobPanels';
+import type { PanelAction } from './panels/protocol';
+import type { Settings } from './settings';
+import { SettingsWatcher } from './settingsWatcher';
 import { ALGORITHM_SCHEME, AlgorithmFileSystem } from './views/algorithmFileSystem';
 import { AlgorithmsModel } from './views/algorithmsModel';
 import { createAlgorithmsTreeView, type AlgorithmTreeNode, type AlgorithmsTreeProvider } from './views/algorithmsTree';
+import { BackendContext } from './views/backendContext';
 import { DatasetsModel, type DatasetNode } from './views/datasetsModel';
 import { DatasetsTreeProvider } from './views/datasetsTree';
-import { DEBUG_TYPE } from './core/launchConfig';
-import { DevSessions } from './debug/devSessions';
-import { JobPanels } from './panels/jobPanels';
-import { ComparePanels } from './panels/comparePanel';
-import type { PanelAction } from './panels/protocol';
-import type { TrainingJob } from './core/job';
-import { folderKey, parseObjectStoreUrl } from './core/dataset';
-import { DynamicLaunchConfigurationProvider, LaunchConfigurationProvider } from './debug/launchConfigurations';
-import { RememberedChoices } from './drafts/rememberedChoices';
 import { JobsContextKeys } from './views/jobsContextKeys';
+import { JobsModel } from './views/jobsModel';
+import { JobsStatusBar } from './views/jobsStatusBar';
+import { JobsTreeProvider, describeFilter, type JobsTreeNode } from './views/jobsTree';
 import { WalkthroughProgress } from './views/walkthrough';
 
 /** The command each panel action runs, with a tree node so it asks as from the context menu. */
@@ -47,7 +47,10 @@ export interface Services {
   readonly settings: Settings;
   /** The extension's own diagnostics ("ModelArts" in the Output panel). */
   readonly log: vscode.LogOutputChannel;
-  readonly engine: TrainingBackend;
+  /** Every backend of the window: the local one, and any added while it runs. */
+  readonly backends: BackendRegistry;
+  /** The local Docker backend (for what only it has settings for: capacity, the Docker host). */
+  readonly local: LocalBackend;
   /** The object store of datasets and job inputs/outputs that the settings name. */
   readonly stores: ConfiguredStore;
   readonly jobs: JobsModel;
@@ -76,39 +79,28 @@ export interface Services {
 }
 
 export function createServices(context: vscode.ExtensionContext): Services & vscode.Disposable {
-  const disposables: vscode.Disposable[] = [];
-  const own = <T extends vscode.Disposable>(item: T): T => {
+  const disposables: Array<{ dispose(): void }> = [];
+  const own = <T extends { dispose(): void }>(item: T): T => {
     disposables.push(item);
     return item;
   };
 
   const log = own(vscode.window.createOutputChannel('ModelArts', { log: true }));
-  const { settings, issues } = readSettings();
-  let currentSettings = settings;
-  const warnAboutSetting = (issue: FieldIssue) => {
-    void vscode.window.showWarningMessage(`ModelArts: setting ${issue.field} ${issue.message}. Its default is used.`, 'Open Settings').then((choice) => {
-      if (choice) void vscode.commands.executeCommand('workbench.action.openSettings', issue.field);
-    });
-  };
-  for (const issue of issues) {
-    log.warn(`Setting ${issue.field}: ${issue.message}; using its default.`);
-    warnAboutSetting(issue);
-  }
+  // Settings are read first; what they change at once is reached through `built` once it exists.
+  const built: { local?: LocalBackend; stores?: ConfiguredStore } = {};
+  const settingsWatcher = own(new SettingsWatcher(log, { local: () => built.local, stores: () => built.stores }));
+  const settings = settingsWatcher.settings;
 
   const dataDir = path.join(context.globalStorageUri.fsPath, 'local-engine');
   const stores = own(new ConfiguredStore(context.secrets, path.join(dataDir, 'object-store'), path.join(dataDir, 'storage-state'), log));
   void stores.apply(settings.storage);
-  const engine = own(
-    new LocalBackend({
-      dataDir,
-      dockerHost: settings.dockerHost,
-      logger: log,
-      capacity: settings.capacity,
-      storeResolver: stores.resolver,
-    }),
-  );
-  const jobs = own(new JobsModel(engine, log));
-  const jobsTree = own(new JobsTreeProvider(jobs, engine));
+  const local = own(new LocalBackend({ dataDir, dockerHost: settings.dockerHost, logger: log, capacity: settings.capacity, storeResolver: stores.resolver }));
+  Object.assign(built, { local, stores });
+  const backends = own(new BackendRegistry());
+  own(backends.add(local));
+
+  const jobs = own(new JobsModel(backends, log));
+  const jobsTree = own(new JobsTreeProvider(jobs, backends));
   const jobsView = own(vscode.window.createTreeView('modelarts.jobs', { treeDataProvider: jobsTree, showCollapseAll: true, canSelectMany: true }));
   own(jobsView.onDidChangeVisibility((e) => jobsTree.setVisible(e.visible)));
   jobsTree.setVisible(jobsView.visible);
@@ -118,101 +110,46 @@ export function createServices(context: vscode.ExtensionContext): Services & vsc
       void vscode.commands.executeCommand('setContext', 'modelarts.jobs.filtered', jobsView.description !== undefined);
     }),
   );
-  own(new JobsStatusBar(jobs, engine));
-  own(new JobsContextKeys(jobs, (id, output) => engine.outputLocation(id, output) !== undefined));
+  own(new JobsStatusBar(jobs, backends));
+  own(new JobsContextKeys(jobs, (backend, id, output) => backends.get(backend)?.localFiles?.outputLocation(id, output) !== undefined));
   const walkthrough = own(new WalkthroughProgress(log));
-  const remembered = own(new RememberedChoices(context.workspaceState, engine.onDidChangeJob));
-  own(engine.onDidChangeJob(({ kind }) => kind === 'created' && walkthrough.complete('create')));
-  const jobEvents = own(new JobEventsDocuments(engine));
+  const remembered = own(new RememberedChoices(context.workspaceState, backends.onDidChangeJob));
+  own(backends.onDidChangeJob(({ kind }) => kind === 'created' && walkthrough.complete('create')));
+  const jobEvents = own(new JobEventsDocuments(backends));
   const drafts = own(new JobSpecDrafts());
-  // The walkthrough's last step completes once a job has completed.
-  const markJobCompleted = () => walkthrough.complete('completed');
-  own(new JobNotifications(engine, markJobCompleted));
-  const algorithms = own(new AlgorithmsModel(engine, log));
-  const { tree: algorithmsTree, view: algorithmsView } = own(createAlgorithmsTreeView(algorithms, engine));
-  own(vscode.workspace.registerFileSystemProvider(ALGORITHM_SCHEME, own(new AlgorithmFileSystem(engine, log)), { isCaseSensitive: true }));
+  own(new JobNotifications(backends, () => walkthrough.complete('completed')));
+  const algorithms = own(new AlgorithmsModel(backends, log));
+  const { tree: algorithmsTree, view: algorithmsView } = own(createAlgorithmsTreeView(algorithms, backends));
+  own(vscode.workspace.registerFileSystemProvider(ALGORITHM_SCHEME, own(new AlgorithmFileSystem(backends, log)), { isCaseSensitive: true }));
   const datasets = own(new DatasetsModel(stores, log));
   const datasetsTree = own(new DatasetsTreeProvider(datasets));
   const datasetsView = own(vscode.window.createTreeView('modelarts.datasets', { treeDataProvider: datasetsTree, showCollapseAll: true }));
-  const jobLogs = own(
-    new JobLogChannels(engine, context.workspaceState, {
-      nameShared: (job) => jobs.sharesName(job),
-      onDidOpen: () => walkthrough.complete('logs'),
-    }),
-  );
-  const devSessions = own(new DevSessions(engine, log));
+  const jobLogs = own(new JobLogChannels(backends, context.workspaceState, { nameShared: (backend, job) => jobs.sharesName(backend, job), onDidOpen: () => walkthrough.complete('logs') }));
+  const devSessions = own(new DevSessions(backends, log));
   own(devSessions.onDidChange(() => devSessions.all.length > 0 && walkthrough.complete('debug')));
+  const metricsPattern = () => settingsWatcher.settings.metricsPattern || undefined;
   const jobPanels = own(
     new JobPanels({
-      engine,
+      backends,
       extensionUri: context.extensionUri,
       log,
-      runAction: async (action, job) => vscode.commands.executeCommand(PANEL_ACTION_COMMANDS[action], jobsTree.nodeFor(job)),
-      reveal: (job, kind, name) => revealChannel(job, kind, name),
-      metricsPattern: () => currentSettings.metricsPattern || undefined,
+      runAction: async (action, ref, job) => vscode.commands.executeCommand(PANEL_ACTION_COMMANDS[action], jobsTree.nodeFor(ref.backend, job)),
+      reveal: (ref, job, kind, name) => revealJobPart(services, ref, job, kind, name),
+      metricsPattern,
     }),
   );
-  const comparePanels = own(new ComparePanels({ engine, extensionUri: context.extensionUri, log, metricsPattern: () => currentSettings.metricsPattern || undefined }));
-  /** An output kept on this machine: Open Output… as from its row; an input: its folder, or its place in the Datasets view. */
-  const revealChannel = async (job: TrainingJob, kind: 'input' | 'output', name: string): Promise<void> => {
-    if (kind === 'output') {
-      if (engine.outputLocation(job.metadata.id, name)) await vscode.commands.executeCommand('modelarts.jobs.openOutput', jobsTree.partNode(job, 'output', name));
-      else void vscode.window.showInformationMessage(`Output ${name} of ${job.metadata.name} is not on this machine.`);
-      return;
-    }
-    const url = job.algorithm.inputs.find((input) => input.name === name)?.remote.obs?.obs_url ?? '';
-    if (url.startsWith('/') || url.startsWith('file://')) {
-      // A local folder: opened in a new window (revealFileInOS exists only in a desktop VS Code).
-      const uri = url.startsWith('/') ? vscode.Uri.file(url) : vscode.Uri.parse(url);
-      await vscode.commands.executeCommand('vscode.openFolder', uri, { forceNewWindow: true });
-      return;
-    }
-    const { bucket, key } = parseObjectStoreUrl(url, `algorithm.inputs.${name}.remote.obs.obs_url`);
-    await datasetsView.reveal(datasets.containerNode(bucket, folderKey(key)), { select: true, focus: true, expand: true });
-  };
-
-  // `when` clauses and welcome views follow the engine's reachability.
-  let restored = false;
-  const publishState = (state: BackendState) => {
-    void vscode.commands.executeCommand('setContext', 'modelarts.engineState', state.kind);
-    if (state.kind === 'available') walkthrough.complete('engine');
-    if (state.kind !== 'available' || restored) return;
-    restored = true;
-    void jobLogs.restore().then((count) => count && log.info(`Following ${count} job log(s) again after the reload`));
-    // The jobs model is loading them already (it listens first): this waits for that load.
-    void jobs.reload().then(() => {
-      if (jobs.list().some((job) => job.status.phase === 'Completed')) markJobCompleted();
-    });
-  };
-  own(engine.onDidChangeState(publishState));
-
-  own(
-    vscode.workspace.onDidChangeConfiguration((event) => {
-      if (!event.affectsConfiguration('modelarts')) return;
-      const { settings: changed, issues } = readSettings();
-      currentSettings = changed;
-      for (const issue of issues) {
-        log.warn(`Setting ${issue.field}: ${issue.message}; using its default.`);
-        if (event.affectsConfiguration(issue.field)) warnAboutSetting(issue);
-      }
-      if (event.affectsConfiguration('modelarts.local.capacity')) engine.setCapacity(changed.capacity);
-      if (event.affectsConfiguration('modelarts.storage')) void stores.apply(changed.storage);
-      if (event.affectsConfiguration('modelarts.local.dockerHost') || event.affectsConfiguration('modelarts.engine')) {
-        void vscode.window
-          .showInformationMessage('ModelArts: reload the window to connect to the new training engine.', 'Reload Window')
-          .then((choice) => choice && vscode.commands.executeCommand('workbench.action.reloadWindow'));
-      }
-    }),
-  );
+  const comparePanels = own(new ComparePanels({ backends, extensionUri: context.extensionUri, log, metricsPattern }));
+  own(new BackendContext(backends, jobs, jobLogs, walkthrough, log));
 
   const services: Services & vscode.Disposable = {
     context,
     /** Always the settings as they are now. */
     get settings() {
-      return currentSettings;
+      return settingsWatcher.settings;
     },
     log,
-    engine,
+    backends,
+    local,
     stores,
     jobs,
     jobsTree,
@@ -234,15 +171,9 @@ export function createServices(context: vscode.ExtensionContext): Services & vsc
       for (const item of disposables.splice(0).reverse()) item.dispose();
     },
   };
-  // launch.json's `modelarts` configurations read the live settings and engines.
+  // launch.json's `modelarts` configurations read the live settings and backends.
   const launchConfigurations = new LaunchConfigurationProvider(services);
   own(vscode.debug.registerDebugConfigurationProvider(DEBUG_TYPE, launchConfigurations));
-  own(
-    vscode.debug.registerDebugConfigurationProvider(
-      DEBUG_TYPE,
-      new DynamicLaunchConfigurationProvider(launchConfigurations),
-      vscode.DebugConfigurationProviderTriggerKind.Dynamic,
-    ),
-  );
+  own(vscode.debug.registerDebugConfigurationProvider(DEBUG_TYPE, new DynamicLaunchConfigurationProvider(launchConfigurations), vscode.DebugConfigurationProviderTriggerKind.Dynamic));
   return services;
 }

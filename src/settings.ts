@@ -13,7 +13,12 @@ import { isHttpUrl } from './storage/s3Store';
 const BUCKET_PATTERN = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
 const SETTINGS = {
-  engine: z.enum(['local'], { error: 'must be "local"' }).default('local'),
+  defaultBackend: z
+    .string({ error: 'must be a backend id such as "local" or "modelarts:cn-north-4"' })
+    .regex(/^[^/\s]{1,200}$/, { error: 'must be a backend id such as "local" or "modelarts:cn-north-4"' })
+    .default('local'),
+  /** Deprecated: what `defaultBackend` was called while there was one backend. */
+  engine: z.enum(['local'], { error: 'must be "local" (deprecated: use modelarts.defaultBackend)' }).default('local'),
   'local.dockerHost': z.string({ error: 'must be text' }).default(''),
   'jobs.showLogsOnCreate': z.boolean({ error: 'must be true or false' }).default(true),
   'jobs.defaultFlavor': z
@@ -63,10 +68,11 @@ export type StorageSettings =
     };
 
 export interface Settings {
-  readonly engine: 'local';
+  /** The backend Create Training Job offers first when there are several. */
+  readonly defaultBackend: string;
   readonly dockerHost: string;
   readonly showLogsOnCreate: boolean;
-  /** Flavor preselected when creating a job; empty: the engine's smallest. */
+  /** Flavor preselected when creating a job; empty: the last completed job's, the last chosen, or the backend's default. */
   readonly defaultFlavor: string;
   /** What local jobs may use at once; undefined members mean the whole Docker machine. */
   readonly capacity: { readonly cpus?: number; readonly memoryGib?: number };
@@ -98,7 +104,7 @@ export function readSettings(): { settings: Settings; issues: FieldIssue[] } {
   const capacity = { ...(cpus > 0 ? { cpus } : {}), ...(memoryGib > 0 ? { memoryGib } : {}) };
   return {
     settings: {
-      engine: read('engine'),
+      defaultBackend: readDefaultBackend(config, read),
       dockerHost,
       showLogsOnCreate: read('jobs.showLogsOnCreate'),
       defaultFlavor: read('jobs.defaultFlavor'),
@@ -108,6 +114,16 @@ export function readSettings(): { settings: Settings; issues: FieldIssue[] } {
     },
     issues,
   };
+}
+
+/** `modelarts.defaultBackend`, else the deprecated `modelarts.engine` when only that one is set. */
+function readDefaultBackend(config: vscode.WorkspaceConfiguration, read: <K extends keyof typeof SETTINGS>(key: K) => z.output<(typeof SETTINGS)[K]>): string {
+  const given = (key: string) => {
+    const inspected = config.inspect(key);
+    return inspected?.workspaceFolderValue ?? inspected?.workspaceValue ?? inspected?.globalValue;
+  };
+  if (given('defaultBackend') !== undefined || given('engine') === undefined) return read('defaultBackend');
+  return read('engine');
 }
 
 function readStorage(read: <K extends keyof typeof SETTINGS>(key: K) => z.output<(typeof SETTINGS)[K]>, issues: FieldIssue[]): StorageSettings {

@@ -12,7 +12,8 @@ import * as vscode from 'vscode';
 import { errorMessage } from '../core/errors';
 import { DEBUG_TYPE } from '../core/launchConfig';
 import type { JobCreateRequest } from '../core/job';
-import type { DevContainer, DevContainerOutput, DevContainerShell, TrainingBackend } from '../backends/trainingBackend';
+import type { BackendRegistry } from '../backends/backendRegistry';
+import type { DevContainer, DevContainerOutput, DevContainerShell } from '../backends/capabilities';
 import { DebugpyProxy } from './debugpyProxy';
 import { ATTACH_KEY, FLAVOR_REASON_KEY, JOB_REQUEST_KEY, requireDevContainers } from './launchConfigurations';
 
@@ -33,7 +34,7 @@ export class DevSessions implements vscode.DebugAdapterDescriptorFactory, vscode
   private readonly disposables: vscode.Disposable[] = [this.changeEmitter];
 
   constructor(
-    private readonly engine: TrainingBackend,
+    private readonly backends: BackendRegistry,
     private readonly log: vscode.LogOutputChannel,
   ) {
     this.disposables.push(
@@ -65,7 +66,7 @@ export class DevSessions implements vscode.DebugAdapterDescriptorFactory, vscode
         const controller = new AbortController();
         const cancel = token.onCancellationRequested(() => controller.abort());
         try {
-          return await requireDevContainers(this.engine).launch(request, {
+          return await requireDevContainers(this.backends).host.launch(request, {
             debug,
             signal: controller.signal,
             onProgress: (message) => progress.report({ message }),

@@ -16,7 +16,9 @@ import {
   parseLaunchConfiguration,
   type LaunchConfiguration,
 } from '../core/launchConfig';
-import type { DevContainerHost, TrainingBackend } from '../backends/trainingBackend';
+import type { BackendRegistry } from '../backends/backendRegistry';
+import type { DevContainerHost } from '../backends/capabilities';
+import type { TrainingBackend } from '../backends/trainingBackend';
 import type { Services } from '../services';
 import { preferredFlavor } from '../drafts/flavorChoice';
 
@@ -37,15 +39,16 @@ export interface LaunchRequest {
 /** The job request a configuration (variables already substituted) stands for; errors name launch attributes. */
 export async function launchRequestFor(services: Services, raw: unknown, folder: vscode.WorkspaceFolder | undefined): Promise<LaunchRequest> {
   const config = parseLaunchConfiguration(raw);
-  const engines = config.engine || config.image ? [] : await services.engine.listPresetEngines();
+  const { backend } = requireDevContainers(services.backends);
+  const engines = config.engine || config.image ? [] : await backend.listPresetEngines();
   const workspaceFolder = folder?.uri.scheme === 'file' ? folder.uri.fsPath : workspaceRoot();
   // Without a flavor attribute: the one Create Training Job would offer first (setting, last completed, last chosen, default).
   const preferred = config.flavor
     ? undefined
-    : preferredFlavor(await services.engine.listFlavors().catch(() => []), {
+    : preferredFlavor(await backend.listFlavors().catch(() => []), {
         setting: services.settings.defaultFlavor,
-        ...(config.bootFile ? { lastCompleted: services.remembered.lastCompleted({ bootFile: path.resolve(workspaceFolder ?? '', config.codeDir ?? '', config.bootFile) }) } : {}),
-        ...(services.remembered.lastFlavor ? { lastChosen: services.remembered.lastFlavor } : {}),
+        ...(config.bootFile ? { lastCompleted: services.remembered.lastCompleted(backend.id, { bootFile: path.resolve(workspaceFolder ?? '', config.codeDir ?? '', config.bootFile) }) } : {}),
+        ...(services.remembered.lastFlavor(backend.id) ? { lastChosen: services.remembered.lastFlavor(backend.id) } : {}),
       });
   const request = jobRequestFromLaunch(config, {
     workspaceFolder,
@@ -103,7 +106,7 @@ export class LaunchConfigurationProvider implements vscode.DebugConfigurationPro
     let launch: LaunchRequest | undefined;
     try {
       launch = await launchRequestFor(this.services, config, folder);
-      const devContainers = requireDevContainers(this.services.engine);
+      const devContainers = requireDevContainers(this.services.backends).host;
       await devContainers.check(launch.request, { debug: config.noDebug !== true });
     } catch (error) {
       if (isCancellation(error)) return undefined;
@@ -136,7 +139,7 @@ export class LaunchConfigurationProvider implements vscode.DebugConfigurationPro
 
   /** A configuration debugging `file`: its workspace folder as the code, the only engine, a `data` folder beside it as data_url. */
   async configurationFor(file: string, folder: vscode.WorkspaceFolder | undefined): Promise<vscode.DebugConfiguration> {
-    const engines = await this.services.engine.listPresetEngines().catch(() => []);
+    const engines = await requireDevContainers(this.services.backends).backend.listPresetEngines().catch(() => []);
     const data = path.join(path.dirname(file), 'data');
     const hasData = await fs.promises.stat(data).then((s) => s.isDirectory(), () => false);
     return launchConfigurationFor({
@@ -157,12 +160,10 @@ export class DynamicLaunchConfigurationProvider implements vscode.DebugConfigura
   }
 }
 
-export function requireDevContainers(engine: TrainingBackend): DevContainerHost {
-  const host = engine.devContainers;
-  if (!host) {
-    throw new ModelArtsError(`Debugging in a dev container needs the local Docker engine; ${engine.displayName} cannot run one.`, 'ModelArts.NoDevContainers');
-  }
-  return host;
+/** The backend that runs dev containers (the local one) and its dev containers. */
+export function requireDevContainers(registry: BackendRegistry): { readonly backend: TrainingBackend; readonly host: DevContainerHost } {
+  for (const backend of registry.list()) if (backend.devContainers) return { backend, host: backend.devContainers };
+  throw new ModelArtsError('Debugging in a dev container needs the local Docker backend, and none is configured.', 'ModelArts.NoDevContainers');
 }
 
 export function activePythonFile(): string | undefined {

@@ -10,6 +10,8 @@ export const DRAFT_SCHEME = 'modelarts-draft';
 
 export class JobSpecDrafts implements vscode.FileSystemProvider, vscode.Disposable {
   private readonly files = new Map<string, { data: Uint8Array; mtime: number; ctime: number }>();
+  /** The backend each draft's job is meant for. */
+  private readonly backends = new Map<string, string>();
   private readonly changeEmitter = new vscode.EventEmitter<vscode.FileChangeEvent[]>();
   readonly onDidChangeFile = this.changeEmitter.event;
   private readonly registration: vscode.Disposable;
@@ -18,13 +20,19 @@ export class JobSpecDrafts implements vscode.FileSystemProvider, vscode.Disposab
     this.registration = vscode.workspace.registerFileSystemProvider(DRAFT_SCHEME, this, { isCaseSensitive: true });
   }
 
-  /** Opens `spec` as a new draft named after the job; returns the document's URI. */
-  async open(name: string, spec: unknown): Promise<vscode.Uri> {
+  /** Opens `spec` as a new draft named after the job, for a backend; returns the document's URI. */
+  async open(name: string, spec: unknown, backend?: string): Promise<vscode.Uri> {
     let uri = vscode.Uri.from({ scheme: DRAFT_SCHEME, path: `/${name}.job.json` });
     for (let n = 2; this.files.has(uri.path); n++) uri = vscode.Uri.from({ scheme: DRAFT_SCHEME, path: `/${name}-${n}.job.json` });
+    if (backend) this.backends.set(uri.path, backend);
     this.writeFile(uri, new TextEncoder().encode(JSON.stringify(spec, null, 2) + '\n'));
     await vscode.window.showTextDocument(uri, { preview: false });
     return uri;
+  }
+
+  /** The backend a draft was opened for, if it was. */
+  backendOf(uri: vscode.Uri): string | undefined {
+    return uri.scheme === DRAFT_SCHEME ? this.backends.get(uri.path) : undefined;
   }
 
   /** Forgets a draft once its job exists, closing its editor. */
@@ -38,6 +46,7 @@ export class JobSpecDrafts implements vscode.FileSystemProvider, vscode.Disposab
       }
     }
     this.files.delete(uri.path);
+    this.backends.delete(uri.path);
   }
 
   watch(): vscode.Disposable {

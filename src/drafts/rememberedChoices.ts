@@ -5,8 +5,10 @@
  * and the deletion of the job they came from.
  */
 import type * as vscode from 'vscode';
+import type { BackendJobChange } from '../backends/backendRegistry';
+import { LOCAL_BACKEND_ID } from '../backends/jobRef';
 import type { Event } from '../core/events';
-import type { JobChange, JobParameter, TrainingJob } from '../core/job';
+import type { JobParameter, TrainingJob } from '../core/job';
 import { formatChannelText, type ChannelText } from '../core/jobText';
 
 /** What a completed job leaves for the next one of the same code. */
@@ -24,8 +26,10 @@ export type CodeKey = { readonly algorithmId: string } | { readonly bootFile: st
 const COMPLETED_PREFIX = 'modelarts.lastCompleted:';
 const FLAVOR_PREFIX = 'modelarts.lastFlavor:';
 
-function keyOf(code: CodeKey): string {
-  return 'algorithmId' in code ? `algorithm:${code.algorithmId}` : `file:${code.bootFile}`;
+/** Keys of today's local jobs are those of the version before backends (no backend in them): they still count. */
+function keyOf(backend: string, code: CodeKey): string {
+  const what = 'algorithmId' in code ? `algorithm:${code.algorithmId}` : `file:${code.bootFile}`;
+  return backend === LOCAL_BACKEND_ID ? what : `${backend}|${what}`;
 }
 
 export function codeKeyOf(job: TrainingJob): CodeKey | undefined {
@@ -38,21 +42,19 @@ export class RememberedChoices implements vscode.Disposable {
 
   constructor(
     private readonly memento: vscode.Memento,
-    jobChanges: Event<JobChange>,
-    /** Which backend's flavors these are ("local" until there are others). */
-    private readonly backend = 'local',
+    jobChanges: Event<BackendJobChange>,
   ) {
-    this.subscription = jobChanges(({ kind, job }) => {
-      if (kind === 'updated' && job.status.phase === 'Completed') void this.rememberCompleted(job);
+    this.subscription = jobChanges(({ backend, kind, job }) => {
+      if (kind === 'updated' && job.status.phase === 'Completed') void this.rememberCompleted(backend, job);
     });
   }
 
-  /** The last completed run of this code, if any. */
-  lastCompleted(code: CodeKey): CompletedRun | undefined {
-    return this.memento.get<CompletedRun>(COMPLETED_PREFIX + keyOf(code));
+  /** The last completed run of this code on this backend, if any. */
+  lastCompleted(backend: string, code: CodeKey): CompletedRun | undefined {
+    return this.memento.get<CompletedRun>(COMPLETED_PREFIX + keyOf(backend, code));
   }
 
-  async rememberCompleted(job: TrainingJob): Promise<void> {
+  async rememberCompleted(backend: string, job: TrainingJob): Promise<void> {
     const code = codeKeyOf(job);
     if (!code) return;
     const run: CompletedRun = {
@@ -62,16 +64,16 @@ export class RememberedChoices implements vscode.Disposable {
       flavorId: job.spec.resource.flavor_id,
       completedAt: Date.now(),
     };
-    await this.memento.update(COMPLETED_PREFIX + keyOf(code), run);
+    await this.memento.update(COMPLETED_PREFIX + keyOf(backend, code), run);
   }
 
-  /** The flavor chosen last (Create, Copy or Promote). */
-  get lastFlavor(): string | undefined {
-    return this.memento.get<string>(FLAVOR_PREFIX + this.backend);
+  /** The flavor chosen last on a backend (Create, Copy or Promote). */
+  lastFlavor(backend: string): string | undefined {
+    return this.memento.get<string>(FLAVOR_PREFIX + backend);
   }
 
-  async rememberFlavor(flavorId: string): Promise<void> {
-    await this.memento.update(FLAVOR_PREFIX + this.backend, flavorId);
+  async rememberFlavor(backend: string, flavorId: string): Promise<void> {
+    await this.memento.update(FLAVOR_PREFIX + backend, flavorId);
   }
 
   dispose(): void {

@@ -16,6 +16,8 @@ import { formatDuration } from '../core/format';
 import type { TrainingJob } from '../core/job';
 import { isTerminalPhase } from '../core/lifecycle';
 import { stripAnsi } from '../core/lines';
+import type { BackendRegistry } from '../backends/backendRegistry';
+import { jobKey, LOCAL_BACKEND_ID, type JobRef } from '../backends/jobRef';
 import type { TrainingBackend } from '../backends/trainingBackend';
 
 const FLUSH_MS = 50;
@@ -44,6 +46,7 @@ export class JobLogChannel implements vscode.Disposable {
 
   constructor(
     private readonly engine: TrainingBackend,
+    readonly ref: JobRef,
     readonly job: TrainingJob,
     readonly task: string,
     readonly name: string,
@@ -147,7 +150,9 @@ const FOLLOWED_KEY = 'modelarts.followedLogs';
 /** Channels kept open at most; beyond it the channels of ended jobs close, the oldest first. */
 export const MAX_OPEN_CHANNELS = 10;
 
+/** What a window follows; `backend` is absent in what the version before backends saved (local jobs). */
 interface Followed {
+  readonly backend?: string;
   readonly jobId: string;
   readonly task: string;
 }
@@ -162,8 +167,8 @@ export function channelName(job: TrainingJob, task: string, nameShared: boolean)
 }
 
 export interface JobLogChannelsOptions {
-  /** Whether another job carries the same name (its channel then names the id too). */
-  readonly nameShared: (job: TrainingJob) => boolean;
+  /** Whether another job of the backend carries the same name (its channel then names the id too). */
+  readonly nameShared: (backend: string, job: TrainingJob) => boolean;
   /** A log is being followed (a person opened it, or it opened by itself). */
   readonly onDidOpen?: () => void;
 }
@@ -172,31 +177,33 @@ export class JobLogChannels implements vscode.Disposable {
   private readonly channels = new Map<string, JobLogChannel>();
   /** Keys in the order their channels were last shown, oldest first. */
   private readonly shownOrder: string[] = [];
+  /** Backends whose followed logs were restored after the reload. */
+  private readonly restoredBackends = new Set<string>();
   private readonly subscription: vscode.Disposable;
 
   constructor(
-    private readonly engine: TrainingBackend,
+    private readonly registry: BackendRegistry,
     /** Remembers which logs this window follows, so a reload picks them up again. */
     private readonly memento: vscode.Memento,
     private readonly options: JobLogChannelsOptions,
   ) {
     // A job deleted anywhere (a command, another window, the API) takes its channels with it.
-    this.subscription = toVscodeDisposable(engine.onDidChangeJob(({ kind, job }) => kind === 'deleted' && this.close(job.metadata.id)));
+    this.subscription = toVscodeDisposable(registry.onDidChangeJob(({ backend, kind, job }) => kind === 'deleted' && this.close({ backend, id: job.metadata.id })));
   }
 
-  /** Opens (or reveals) the channel following `task` of `job`. */
-  show(job: TrainingJob, task: string, preserveFocus: boolean): JobLogChannel {
-    const channel = this.open(job, task);
+  /** Opens (or reveals) the channel following `task` of a job. */
+  show(ref: JobRef, job: TrainingJob, task: string, preserveFocus: boolean): JobLogChannel {
+    const channel = this.open(ref, job, task);
     channel.show(preserveFocus);
-    this.touch(`${job.metadata.id}/${task}`);
+    this.touch(`${jobKey(ref)}/${task}`);
     return channel;
   }
 
-  private open(job: TrainingJob, task: string): JobLogChannel {
-    const key = `${job.metadata.id}/${task}`;
+  private open(ref: JobRef, job: TrainingJob, task: string): JobLogChannel {
+    const key = `${jobKey(ref)}/${task}`;
     let channel = this.channels.get(key);
     if (!channel) {
-      channel = new JobLogChannel(this.engine, job, task, channelName(job, task, this.options.nameShared(job)));
+      channel = new JobLogChannel(this.registry.require(ref.backend), ref, job, task, channelName(job, task, this.options.nameShared(ref.backend, job)));
       this.channels.set(key, channel);
       this.touch(key);
       this.trim();
@@ -221,18 +228,25 @@ export class JobLogChannels implements vscode.Disposable {
     }
   }
 
-  /** After a window reload: follows again the logs of jobs that still run, from their first line. */
-  async restore(): Promise<number> {
+  /**
+   * After a window reload: follows again the logs of a backend's jobs that still run, from their
+   * first line. What other backends' channels were is kept until their backend is back.
+   */
+  async restore(backendId: string): Promise<number> {
     const followed = this.memento.get<Followed[]>(FOLLOWED_KEY, []);
+    const backend = this.registry.get(backendId);
+    this.restoredBackends.add(backendId);
     let restored = 0;
-    for (const { jobId, task } of followed) {
-      const job = await this.engine.getJob(jobId).catch(() => undefined);
-      if (job && !isTerminalPhase(job.status.phase) && !this.channels.has(`${jobId}/${task}`)) {
-        this.open(job, task);
+    for (const { backend: saved, jobId, task } of followed) {
+      const ref = { backend: saved ?? LOCAL_BACKEND_ID, id: jobId };
+      if (ref.backend !== backendId || !backend) continue;
+      const job = await backend.getJob(jobId).catch(() => undefined);
+      if (job && !isTerminalPhase(job.status.phase) && !this.channels.has(`${jobKey(ref)}/${task}`)) {
+        this.open(ref, job, task);
         restored++;
       }
     }
-    await this.remember();
+    await this.remember(followed.filter((entry) => (entry.backend ?? LOCAL_BACKEND_ID) !== backendId));
     return restored;
   }
 
@@ -240,10 +254,11 @@ export class JobLogChannels implements vscode.Disposable {
    * Closes the channels of a job (it was deleted). When one of them was on show, the Output view
    * shows the job channel shown before it rather than whatever channel VS Code picks.
    */
-  close(jobId: string): void {
+  close(ref: JobRef): void {
     let wasVisible = false;
+    const prefix = `${jobKey(ref)}/`;
     for (const key of [...this.channels.keys()]) {
-      if (!key.startsWith(`${jobId}/`)) continue;
+      if (!key.startsWith(prefix)) continue;
       wasVisible ||= this.channels.get(key)?.visible === true;
       this.closeChannel(key);
     }
@@ -266,9 +281,16 @@ export class JobLogChannels implements vscode.Disposable {
     return [...this.channels.values()].map((channel) => channel.name);
   }
 
-  private remember(): Thenable<void> {
-    const followed: Followed[] = [...this.channels.values()].map((channel) => ({ jobId: channel.job.metadata.id, task: channel.task }));
-    return this.memento.update(FOLLOWED_KEY, followed);
+  /** Saves what this window follows, with `kept`: saved entries of backends not restored yet. */
+  private remember(kept: readonly Followed[] = this.pendingRestore()): Thenable<void> {
+    const followed: Followed[] = [...this.channels.values()].map((channel) => ({ backend: channel.ref.backend, jobId: channel.ref.id, task: channel.task }));
+    const known = new Set(followed.map((entry) => `${entry.backend}/${entry.jobId}/${entry.task}`));
+    return this.memento.update(FOLLOWED_KEY, [...followed, ...kept.filter((entry) => !known.has(`${entry.backend ?? LOCAL_BACKEND_ID}/${entry.jobId}/${entry.task}`))]);
+  }
+
+  /** Saved entries of backends not restored yet (not connected, not signed in): kept for when they come. */
+  private pendingRestore(): Followed[] {
+    return this.memento.get<Followed[]>(FOLLOWED_KEY, []).filter((entry) => !this.restoredBackends.has(entry.backend ?? LOCAL_BACKEND_ID));
   }
 
   dispose(): void {

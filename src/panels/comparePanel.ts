@@ -4,13 +4,14 @@
  * it is restored after a window reload.
  */
 import * as vscode from 'vscode';
-import type { TrainingBackend } from '../backends/trainingBackend';
+import type { BackendRegistry } from '../backends/backendRegistry';
+import { jobKey, type JobRef } from '../backends/jobRef';
 import { JobMetrics } from './jobMetrics';
 import { webviewHtml, webviewRoot } from './webviewHtml';
 import { COMPARE_PANEL_VIEW_TYPE, compareStateSchema, compareWebviewMessageSchema, type CompareHostMessage } from './protocol';
 
 export interface ComparePanelHost {
-  readonly engine: TrainingBackend;
+  readonly backends: BackendRegistry;
   readonly extensionUri: vscode.Uri;
   readonly log: vscode.LogOutputChannel;
   readonly metricsPattern: () => string | undefined;
@@ -25,14 +26,14 @@ export class ComparePanels implements vscode.WebviewPanelSerializer, vscode.Disp
   }
 
   /** Shows these jobs compared (at least two), in the open compare panel if there is one. */
-  show(jobIds: readonly string[]): vscode.WebviewPanel {
+  show(jobs: readonly JobRef[]): vscode.WebviewPanel {
     if (this.current) {
-      this.current.compare(jobIds);
+      this.current.compare(jobs);
       this.current.panel.reveal();
       return this.current.panel;
     }
     const panel = vscode.window.createWebviewPanel(COMPARE_PANEL_VIEW_TYPE, 'Compare Metrics', vscode.ViewColumn.Active, this.options());
-    this.attach(panel, jobIds);
+    this.attach(panel, jobs);
     return panel;
   }
 
@@ -43,22 +44,26 @@ export class ComparePanels implements vscode.WebviewPanelSerializer, vscode.Disp
       return;
     }
     panel.webview.options = this.options();
-    this.attach(panel, parsed.data.jobIds);
+    this.attach(panel, parsed.data.jobs);
   }
 
   private options(): vscode.WebviewPanelOptions & vscode.WebviewOptions {
     return { enableScripts: true, localResourceRoots: [webviewRoot(this.host.extensionUri)] };
   }
 
-  private attach(panel: vscode.WebviewPanel, jobIds: readonly string[]): void {
+  private attach(panel: vscode.WebviewPanel, jobs: readonly JobRef[]): void {
     this.current?.panel.dispose();
-    this.current = new ComparePanel(panel, jobIds, this.host, () => (this.current = undefined));
+    this.current = new ComparePanel(panel, jobs, this.host, () => (this.current = undefined));
   }
 
   dispose(): void {
     this.registration.dispose();
     this.current?.panel.dispose();
   }
+}
+
+function toDisposable(disposable: { dispose(): void }): vscode.Disposable {
+  return { dispose: () => disposable.dispose() };
 }
 
 class ComparePanel {
@@ -68,7 +73,7 @@ class ComparePanel {
 
   constructor(
     readonly panel: vscode.WebviewPanel,
-    private jobIds: readonly string[],
+    private jobs: readonly JobRef[],
     private readonly host: ComparePanelHost,
     private readonly forget: () => void,
   ) {
@@ -85,15 +90,17 @@ class ComparePanel {
         void this.sendAll();
       }),
       panel.onDidDispose(() => this.dispose()),
-      host.engine.onDidChangeJob((change) => {
-        if (this.jobIds.includes(change.job.metadata.id)) void this.sendJobs();
-      }),
+      toDisposable(
+        host.backends.onDidChangeJob((change) => {
+          if (this.jobs.some((ref) => ref.backend === change.backend && ref.id === change.job.metadata.id)) void this.sendJobs();
+        }),
+      ),
     );
   }
 
   /** Compares other jobs in this panel. */
-  compare(jobIds: readonly string[]): void {
-    this.jobIds = jobIds;
+  compare(jobs: readonly JobRef[]): void {
+    this.jobs = jobs;
     this.stopFollowing();
     if (this.ready) void this.sendAll();
   }
@@ -101,26 +108,37 @@ class ComparePanel {
   private async sendAll(): Promise<void> {
     await this.sendJobs();
     this.stopFollowing();
-    this.followers = this.jobIds.map(
-      (jobId) =>
+    this.followers = this.jobs.flatMap((ref) => {
+      const backend = this.host.backends.get(ref.backend);
+      if (!backend) return [];
+      const key = jobKey(ref);
+      return [
         new JobMetrics(
-          this.host.engine,
-          jobId,
+          backend,
+          ref.id,
           this.host.metricsPattern(),
           (message) => {
-            if (message.type === 'metrics') this.post({ type: 'jobMetrics', jobId, series: message.series, reset: message.reset });
+            if (message.type === 'metrics') this.post({ type: 'jobMetrics', jobId: key, series: message.series, reset: message.reset });
           },
           this.host.log,
         ),
-    );
+      ];
+    });
     for (const follower of this.followers) follower.start();
   }
 
   private async sendJobs(): Promise<void> {
-    const jobs = await Promise.all(this.jobIds.map((id) => this.host.engine.getJob(id)));
+    const jobs = await Promise.all(this.jobs.map((ref) => this.host.backends.get(ref.backend)?.getJob(ref.id).catch(() => undefined)));
+    // Across backends each job says where it ran (a local run against a cloud run).
+    const several = new Set(this.jobs.map((ref) => ref.backend)).size > 1;
     this.post({
       type: 'jobs',
-      jobs: this.jobIds.map((id, index) => ({ id, name: jobs[index]?.metadata.name ?? `${id} (deleted)`, phase: jobs[index]?.status.phase ?? 'Deleted' })),
+      jobs: this.jobs.map((ref, index) => {
+        const job = jobs[index];
+        const where = several ? ` · ${this.host.backends.get(ref.backend)?.displayName ?? ref.backend}` : '';
+        return { id: jobKey(ref), name: `${job?.metadata.name ?? `${ref.id} (deleted)`}${where}`, phase: job?.status.phase ?? 'Deleted' };
+      }),
+      state: { jobs: this.jobs.map((ref) => ({ backend: ref.backend, id: ref.id })) },
     });
     this.panel.title = `Compare: ${jobs.map((job) => job?.metadata.name ?? '?').join(', ')}`.slice(0, 80);
   }

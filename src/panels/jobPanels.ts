@@ -10,19 +10,20 @@ import { errorMessage } from '../core/errors';
 import type { TrainingJob } from '../core/job';
 import type { JobEvent } from '../core/jobEvent';
 import { isActionAllowed } from '../core/lifecycle';
-import type { TrainingBackend } from '../backends/trainingBackend';
+import type { BackendRegistry } from '../backends/backendRegistry';
+import { jobKey, LOCAL_BACKEND_ID, type JobRef } from '../backends/jobRef';
 import { JOB_PANEL_VIEW_TYPE, PANEL_ACTIONS, panelStateSchema, webviewMessageSchema, type HostMessage, type PanelAction } from './protocol';
 import { JobMetrics } from './jobMetrics';
 import { webviewHtml, webviewRoot } from './webviewHtml';
 
 export interface JobPanelHost {
-  readonly engine: TrainingBackend;
+  readonly backends: BackendRegistry;
   readonly extensionUri: vscode.Uri;
   readonly log: vscode.LogOutputChannel;
   /** Runs a panel action as the tree's context menu would (with its confirmations). */
-  readonly runAction: (action: PanelAction, job: TrainingJob) => Promise<unknown>;
+  readonly runAction: (action: PanelAction, ref: JobRef, job: TrainingJob) => Promise<unknown>;
   /** Reveals an input or output of the job (Datasets view or the file system). */
-  readonly reveal: (job: TrainingJob, kind: 'input' | 'output', name: string) => Promise<unknown>;
+  readonly reveal: (ref: JobRef, job: TrainingJob, kind: 'input' | 'output', name: string) => Promise<unknown>;
   /** The metrics line pattern setting, read when a panel opens. */
   readonly metricsPattern: () => string | undefined;
 }
@@ -36,20 +37,20 @@ export class JobPanels implements vscode.WebviewPanelSerializer, vscode.Disposab
   }
 
   /** Opens the job's panel, or reveals it when it is open. */
-  async show(job: TrainingJob): Promise<vscode.WebviewPanel> {
-    const open = this.panels.get(job.metadata.id);
+  async show(ref: JobRef, job: TrainingJob): Promise<vscode.WebviewPanel> {
+    const open = this.panels.get(jobKey(ref));
     if (open) {
       open.panel.reveal();
       return open.panel;
     }
     const panel = vscode.window.createWebviewPanel(JOB_PANEL_VIEW_TYPE, panelTitle(job), vscode.ViewColumn.Active, this.options());
-    this.attach(panel, job.metadata.id);
+    this.attach(panel, ref);
     return panel;
   }
 
   /** The open panel of a job, if any (for tests and commands). */
-  panelOf(jobId: string): vscode.WebviewPanel | undefined {
-    return this.panels.get(jobId)?.panel;
+  panelOf(ref: JobRef): vscode.WebviewPanel | undefined {
+    return this.panels.get(jobKey(ref))?.panel;
   }
 
   async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: unknown): Promise<void> {
@@ -60,16 +61,17 @@ export class JobPanels implements vscode.WebviewPanelSerializer, vscode.Disposab
       return;
     }
     panel.webview.options = this.options();
-    this.attach(panel, parsed.data.jobId);
+    this.attach(panel, { backend: parsed.data.backend ?? LOCAL_BACKEND_ID, id: parsed.data.jobId });
   }
 
   private options(): vscode.WebviewPanelOptions & vscode.WebviewOptions {
     return { enableScripts: true, retainContextWhenHidden: false, enableFindWidget: true, localResourceRoots: [webviewRoot(this.host.extensionUri)] };
   }
 
-  private attach(panel: vscode.WebviewPanel, jobId: string): void {
-    const jobPanel = new JobPanel(panel, jobId, this.host, () => this.panels.delete(jobId));
-    this.panels.set(jobId, jobPanel);
+  private attach(panel: vscode.WebviewPanel, ref: JobRef): void {
+    const key = jobKey(ref);
+    const jobPanel = new JobPanel(panel, ref, this.host, () => this.panels.delete(key));
+    this.panels.set(key, jobPanel);
   }
 
   dispose(): void {
@@ -90,21 +92,24 @@ class JobPanel {
   private pendingEvents: JobEvent[] = [];
   private flushTimer: NodeJS.Timeout | undefined;
 
+  private readonly jobId: string;
+
   constructor(
     readonly panel: vscode.WebviewPanel,
-    private readonly jobId: string,
+    private readonly ref: JobRef,
     private readonly host: JobPanelHost,
     private readonly forget: () => void,
   ) {
+    this.jobId = ref.id;
     panel.iconPath = vscode.Uri.joinPath(host.extensionUri, 'media', 'modelarts.svg');
     panel.webview.html = this.html();
-    this.metrics = new JobMetrics(host.engine, jobId, host.metricsPattern(), (message) => this.post(message), host.log);
-    this.disposables.push(
-      this.metrics,
-      panel.webview.onDidReceiveMessage((message: unknown) => void this.receive(message)),
-      panel.onDidDispose(() => this.dispose()),
-      host.engine.onDidChangeJob((change) => {
-        if (change.job.metadata.id !== jobId) return;
+    const backend = host.backends.get(ref.backend);
+    this.metrics = new JobMetrics(backend ?? host.backends.require(LOCAL_BACKEND_ID), ref.id, host.metricsPattern(), (message) => this.post(message), host.log);
+    const own = (subscription: { dispose(): void }) => this.disposables.push({ dispose: () => subscription.dispose() });
+    this.disposables.push(this.metrics, panel.webview.onDidReceiveMessage((message: unknown) => void this.receive(message)), panel.onDidDispose(() => this.dispose()));
+    own(
+      host.backends.onDidChangeJob((change) => {
+        if (change.backend !== ref.backend || change.job.metadata.id !== ref.id) return;
         if (change.kind === 'deleted') {
           this.post({ type: 'removed' });
           return;
@@ -112,13 +117,19 @@ class JobPanel {
         this.job = change.job;
         this.postJob();
       }),
-      host.engine.onDidAddEvent(({ jobId: id, event }) => {
-        if (id !== jobId || !this.ready) return;
+    );
+    own(
+      host.backends.onDidAddEvent(({ backend: from, jobId: id, event }) => {
+        if (from !== ref.backend || id !== ref.id || !this.ready) return;
         // Events come in bursts (a phase change brings several): one message per burst.
         this.pendingEvents.push(event);
         this.flushTimer ??= setTimeout(() => this.flushEvents(), 50);
       }),
     );
+  }
+
+  private get backend() {
+    return this.host.backends.get(this.ref.backend);
   }
 
   private async receive(raw: unknown): Promise<void> {
@@ -134,13 +145,13 @@ class JobPanel {
           await this.sendAll();
           break;
         case 'action': {
-          const job = this.job ?? (await this.host.engine.getJob(this.jobId));
-          if (job) await this.host.runAction(message.action, job);
+          const job = this.job ?? (await this.backend?.getJob(this.jobId));
+          if (job) await this.host.runAction(message.action, this.ref, job);
           break;
         }
         case 'reveal': {
           const job = this.job;
-          if (job) await this.host.reveal(job, message.kind, message.name);
+          if (job) await this.host.reveal(this.ref, job, message.kind, message.name);
           break;
         }
       }
@@ -152,8 +163,9 @@ class JobPanel {
   /** Everything, after the webview said it is ready (again after it was hidden and shown). */
   private async sendAll(): Promise<void> {
     this.ready = true;
-    const job = await this.host.engine.getJob(this.jobId);
-    if (!job) {
+    const backend = this.backend;
+    const job = await backend?.getJob(this.jobId).catch(() => undefined);
+    if (!backend || !job) {
       this.post({ type: 'removed' });
       return;
     }
@@ -162,7 +174,7 @@ class JobPanel {
     // Metrics start reading the log while the events are listed: neither waits for the other.
     this.metrics.start();
     this.pendingEvents = [];
-    this.post({ type: 'events', events: await this.host.engine.listEvents(this.jobId), reset: true });
+    this.post({ type: 'events', events: await backend.listEvents(this.jobId), reset: true });
   }
 
   private flushEvents(): void {
@@ -179,7 +191,7 @@ class JobPanel {
       type: 'job',
       job,
       command: taskCommand(job.algorithm),
-      engine: this.host.engine.displayName,
+      engine: this.backend?.displayName ?? this.ref.backend,
       actions: PANEL_ACTIONS.filter((action) => isActionAllowed(action, job.status.phase)),
     });
   }
@@ -190,7 +202,7 @@ class JobPanel {
   }
 
   private html(): string {
-    return webviewHtml(this.panel.webview, this.host.extensionUri, { script: 'jobPanel.js', title: 'Training job', data: { 'job-id': this.jobId } });
+    return webviewHtml(this.panel.webview, this.host.extensionUri, { script: 'jobPanel.js', title: 'Training job', data: { 'job-id': this.jobId, backend: this.ref.backend } });
   }
 
   private dispose(): void {

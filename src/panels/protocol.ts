@@ -58,8 +58,9 @@ export const webviewMessageSchema = z.discriminatedUnion('type', [
 ]);
 export type WebviewMessage = z.output<typeof webviewMessageSchema>;
 
-/** What the webview keeps across hiding and reloads (setState); the serializer reads `jobId`. */
+/** What the webview keeps across hiding and reloads (setState); the serializer reads `backend` and `jobId` (no backend: saved before backends, a local job). */
 export const panelStateSchema = z.object({
+  backend: z.string().min(1).optional(),
   jobId: z.string().min(1),
   tab: z.enum(['overview', 'events', 'metrics']).default('overview'),
   eventLevel: z.enum(['all', 'Info', 'Warning', 'Error']).default('all'),
@@ -73,8 +74,8 @@ export const COMPARE_PANEL_VIEW_TYPE = 'modelarts.compareMetrics';
 
 /** Host → compare webview. */
 export const compareHostMessageSchema = z.discriminatedUnion('type', [
-  /** The jobs compared, in order (their colours follow it). */
-  z.object({ type: z.literal('jobs'), jobs: z.array(z.object({ id: z.string(), name: z.string(), phase: z.string() })) }),
+  /** The jobs compared, in order (their colours follow it); `id` is the job's key (backend and id), `state` what the webview saves. */
+  z.object({ type: z.literal('jobs'), jobs: z.array(z.object({ id: z.string(), name: z.string(), phase: z.string() })), state: z.object({ jobs: z.array(z.object({ backend: z.string(), id: z.string() })) }) }),
   z.object({ type: z.literal('jobMetrics'), jobId: z.string(), series: z.array(metricSeriesSchema), reset: z.boolean() }),
 ]);
 export type CompareHostMessage = z.output<typeof compareHostMessageSchema>;
@@ -82,4 +83,8 @@ export type CompareHostMessage = z.output<typeof compareHostMessageSchema>;
 /** Compare webview → host. */
 export const compareWebviewMessageSchema = z.discriminatedUnion('type', [z.object({ type: z.literal('ready') })]);
 
-export const compareStateSchema = z.object({ jobIds: z.array(z.string().min(1)).min(2).max(10) });
+/** The jobs compared, by reference; `{jobIds}` was saved before backends existed (local jobs). */
+export const compareStateSchema = z.union([
+  z.object({ jobs: z.array(z.object({ backend: z.string().min(1), id: z.string().min(1) })).min(2).max(10) }),
+  z.object({ jobIds: z.array(z.string().min(1)).min(2).max(10) }).transform(({ jobIds }) => ({ jobs: jobIds.map((id) => ({ backend: 'local', id })) })),
+]);

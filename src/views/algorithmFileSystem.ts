@@ -1,25 +1,29 @@
 /**
- * Saved algorithms as JSON documents (`modelarts-algorithm:/<id>/<name>.algorithm.json`) that open
- * in a normal editor. The content is the request updateAlgorithm takes; saving validates it and
- * updates the algorithm, or fails with a message naming the field, leaving the algorithm as it was.
+ * Saved algorithms as JSON documents (`modelarts-algorithm:/<backend>/<id>/<name>.algorithm.json`)
+ * that open in a normal editor. The content is the request updateAlgorithm takes; saving validates
+ * it and updates the algorithm, or fails with a message naming the field, leaving it as it was.
+ * A document opened before backends existed (`/<id>/<name>`) is the local backend's.
  */
 import * as vscode from 'vscode';
 import type { Algorithm } from '../core/algorithm';
 import { formatAlgorithmDocument, parseAlgorithmDocument } from '../core/algorithmDocument';
 import { ModelArtsError, NotFoundError } from '../core/errors';
 import type { Logger } from '../core/logger';
-import type { TrainingBackend } from '../backends/trainingBackend';
+import type { BackendRegistry } from '../backends/backendRegistry';
+import { LOCAL_BACKEND_ID } from '../backends/jobRef';
 
 export const ALGORITHM_SCHEME = 'modelarts-algorithm';
 
-export function algorithmDocumentUri(algorithm: Algorithm): vscode.Uri {
-  return vscode.Uri.from({ scheme: ALGORITHM_SCHEME, path: `/${algorithm.metadata.id}/${algorithm.metadata.name}.algorithm.json` });
+export function algorithmDocumentUri(backend: string, algorithm: Algorithm): vscode.Uri {
+  return vscode.Uri.from({ scheme: ALGORITHM_SCHEME, path: `/${encodeURIComponent(backend)}/${algorithm.metadata.id}/${algorithm.metadata.name}.algorithm.json` });
 }
 
-/** The algorithm id of a document URI: its first path segment. */
-function algorithmId(uri: vscode.Uri): string | undefined {
-  const [id, file] = uri.path.split('/').filter(Boolean);
-  return id && file ? id : undefined;
+/** The backend and algorithm id of a document URI. */
+function algorithmOf(uri: vscode.Uri): { backend: string; id: string } | undefined {
+  const parts = uri.path.split('/').filter(Boolean);
+  if (parts.length >= 3 && parts[0] && parts[1]) return { backend: decodeURIComponent(parts[0]), id: parts[1] };
+  if (parts.length === 2 && parts[0]) return { backend: LOCAL_BACKEND_ID, id: parts[0] };
+  return undefined;
 }
 
 export class AlgorithmFileSystem implements vscode.FileSystemProvider, vscode.Disposable {
@@ -29,27 +33,30 @@ export class AlgorithmFileSystem implements vscode.FileSystemProvider, vscode.Di
   private readonly served = new Map<string, Set<string>>();
   private readonly subscriptions: vscode.Disposable[] = [this.changeEmitter];
 
+  private readonly subscriptionsOfRegistry: Array<{ dispose(): void }> = [];
+
   constructor(
-    private readonly engine: TrainingBackend,
+    private readonly registry: BackendRegistry,
     private readonly log: Logger,
   ) {
-    this.subscriptions.push(
-      engine.onDidChangeAlgorithm(({ kind, algorithm }) => {
+    this.subscriptionsOfRegistry.push(
+      registry.onDidChangeAlgorithm(({ backend, kind, algorithm }) => {
+        const key = `${backend}/${algorithm.metadata.id}`;
         const type = kind === 'deleted' ? vscode.FileChangeType.Deleted : vscode.FileChangeType.Changed;
-        const uris = this.served.get(algorithm.metadata.id) ?? new Set();
+        const uris = this.served.get(key) ?? new Set();
         if (uris.size) this.changeEmitter.fire([...uris].map((uri) => ({ type, uri: vscode.Uri.parse(uri) })));
-        if (kind === 'deleted') this.served.delete(algorithm.metadata.id);
+        if (kind === 'deleted') this.served.delete(key);
       }),
     );
   }
 
   watch(): vscode.Disposable {
-    // Every served document is watched already through the engine's algorithm events.
+    // Every served document is watched already through the backends' algorithm events.
     return new vscode.Disposable(() => undefined);
   }
 
   async stat(uri: vscode.Uri): Promise<vscode.FileStat> {
-    if (!algorithmId(uri)) return { type: vscode.FileType.Directory, ctime: 0, mtime: 0, size: 0 };
+    if (!algorithmOf(uri)) return { type: vscode.FileType.Directory, ctime: 0, mtime: 0, size: 0 };
     const algorithm = await this.read(uri);
     return {
       type: vscode.FileType.File,
@@ -64,12 +71,12 @@ export class AlgorithmFileSystem implements vscode.FileSystemProvider, vscode.Di
   }
 
   async writeFile(uri: vscode.Uri, content: Uint8Array): Promise<void> {
-    const id = algorithmId(uri);
-    if (!id) throw vscode.FileSystemError.NoPermissions('New algorithms are created with "ModelArts: Create Algorithm".');
+    const target = algorithmOf(uri);
+    if (!target) throw vscode.FileSystemError.NoPermissions('New algorithms are created with "ModelArts: Create Algorithm".');
     try {
-      // Parsed here first so a syntax error is reported as such, before the engine is asked.
+      // Parsed here first so a syntax error is reported as such, before the backend is asked.
       const request = parseAlgorithmDocument(Buffer.from(content).toString('utf8'));
-      await this.engine.updateAlgorithm(id, request);
+      await this.registry.require(target.backend).updateAlgorithm(target.id, request);
     } catch (error) {
       this.log.warn(`Saving ${uri.toString()} refused: ${error instanceof Error ? error.message : String(error)}`);
       if (error instanceof NotFoundError) throw vscode.FileSystemError.FileNotFound(uri);
@@ -96,16 +103,17 @@ export class AlgorithmFileSystem implements vscode.FileSystemProvider, vscode.Di
   }
 
   private async read(uri: vscode.Uri): Promise<Algorithm> {
-    const id = algorithmId(uri);
-    const algorithm = id ? await this.engine.getAlgorithm(id) : undefined;
-    if (!id || !algorithm) throw vscode.FileSystemError.FileNotFound(uri);
-    let uris = this.served.get(id);
-    if (!uris) this.served.set(id, (uris = new Set()));
+    const target = algorithmOf(uri);
+    const algorithm = target ? await this.registry.get(target.backend)?.getAlgorithm(target.id) : undefined;
+    if (!target || !algorithm) throw vscode.FileSystemError.FileNotFound(uri);
+    const key = `${target.backend}/${target.id}`;
+    let uris = this.served.get(key);
+    if (!uris) this.served.set(key, (uris = new Set()));
     uris.add(uri.toString());
     return algorithm;
   }
 
   dispose(): void {
-    for (const subscription of this.subscriptions.splice(0)) subscription.dispose();
+    for (const subscription of [...this.subscriptions.splice(0), ...this.subscriptionsOfRegistry.splice(0)]) subscription.dispose();
   }
 }

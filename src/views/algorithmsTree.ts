@@ -1,22 +1,34 @@
 /**
  * The Algorithms tree: a thin provider over AlgorithmsModel. Each algorithm shows what a job made
- * from it would run (code folder, boot file, engine, hyperparameters, inputs, outputs). Node ids are
- * stable, so a refresh keeps what the user expanded; refreshes are debounced.
+ * from it would run (code folder, boot file, engine, hyperparameters, inputs, outputs); with several
+ * backends, each backend is a root. Node ids are stable, so a refresh keeps what the user expanded;
+ * refreshes are debounced.
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import type { BackendRegistry } from '../backends/backendRegistry';
+import type { TrainingBackend } from '../backends/trainingBackend';
 import type { Algorithm } from '../core/algorithm';
 import type { EngineRef } from '../core/job';
-import type { TrainingBackend } from '../backends/trainingBackend';
 import type { AlgorithmsModel } from './algorithmsModel';
 import { shownNodes, TreeNode } from './treeNode';
 
+/** A backend's root, when there is more than one backend. */
+export class AlgorithmsBackendNode extends TreeNode {
+  constructor(readonly backend: TrainingBackend) {
+    super();
+  }
+}
+
 export class AlgorithmNode extends TreeNode {
-  constructor(public algorithm: Algorithm) {
+  constructor(
+    readonly backend: string,
+    public algorithm: Algorithm,
+  ) {
     super();
   }
   get id(): string {
-    return this.algorithm.metadata.id;
+    return `${this.backend}/${this.algorithm.metadata.id}`;
   }
 }
 
@@ -37,23 +49,27 @@ export class AlgorithmDetailNode extends TreeNode {
   get algorithm(): Algorithm {
     return this.parent.algorithm;
   }
+  get backend(): string {
+    return this.parent.backend;
+  }
   /** Stable across refreshes, so expanded rows stay expanded. */
   get id(): string {
     return `${this.parent.id}/${this.key}`;
   }
 }
 
-/** Shown instead of the algorithms when loading failed; clicking it retries. */
+/** Shown instead of the algorithms when loading failed (clicking it retries), while loading, or for a backend that cannot be used. */
 export class AlgorithmsMessageNode extends TreeNode {
   constructor(
-    readonly kind: 'failed' | 'loading',
+    readonly kind: 'failed' | 'loading' | 'empty',
     readonly message: string,
+    readonly backend: string,
   ) {
     super();
   }
 }
 
-export type AlgorithmTreeNode = AlgorithmNode | AlgorithmDetailNode | AlgorithmsMessageNode;
+export type AlgorithmTreeNode = AlgorithmsBackendNode | AlgorithmNode | AlgorithmDetailNode | AlgorithmsMessageNode;
 
 const DETAIL_ICONS: Readonly<Record<DetailKind, string>> = {
   codeDir: 'folder',
@@ -72,44 +88,73 @@ const DEBOUNCE_MS = 50;
 
 export class AlgorithmsTreeProvider implements vscode.TreeDataProvider<AlgorithmTreeNode>, vscode.Disposable {
   private readonly nodes = new Map<string, AlgorithmNode>();
+  private readonly roots = new Map<string, AlgorithmsBackendNode>();
   private readonly changeEmitter = new vscode.EventEmitter<void>();
   readonly onDidChangeTreeData = this.changeEmitter.event;
-  private readonly subscriptions: vscode.Disposable[] = [this.changeEmitter];
+  private readonly subscriptions: Array<{ dispose(): void }> = [this.changeEmitter];
   private flushTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly model: AlgorithmsModel,
-    private readonly engine: TrainingBackend,
+    private readonly registry: BackendRegistry,
   ) {
-    this.subscriptions.push(model.onDidChange(() => this.scheduleRefresh()));
+    this.subscriptions.push(model.onDidChange(() => this.scheduleRefresh()), registry.onDidChangeState(() => this.scheduleRefresh()));
   }
 
   getTreeItem(node: AlgorithmTreeNode): vscode.TreeItem {
-    if (node instanceof AlgorithmNode) return algorithmItem(node.algorithm);
+    if (node instanceof AlgorithmNode) return algorithmItem(node);
     if (node instanceof AlgorithmDetailNode) return detailItem(node);
+    if (node instanceof AlgorithmsBackendNode) {
+      const item = new vscode.TreeItem(node.backend.displayName, vscode.TreeItemCollapsibleState.Expanded);
+      item.id = `backend:${node.backend.id}`;
+      item.iconPath = new vscode.ThemeIcon(node.backend.icon);
+      const count = this.model.list(node.backend.id).length;
+      item.description = node.backend.state.kind === 'available' ? `${count} algorithm${count === 1 ? '' : 's'}` : node.backend.state.kind === 'needsCredentials' ? 'sign-in needed' : node.backend.state.kind === 'unavailable' ? 'not reachable' : 'connecting…';
+      item.contextValue = `backend+${node.backend.state.kind}`;
+      return item;
+    }
     return messageItem(node);
   }
 
   getChildren(element?: AlgorithmTreeNode): AlgorithmTreeNode[] {
     if (element instanceof AlgorithmNode) return detailsOf(element);
     if (element instanceof AlgorithmDetailNode) return [...element.children];
-    if (element || this.engine.state.kind !== 'available') return [];
-    const state = this.model.state;
-    if (state.kind === 'failed') return [new AlgorithmsMessageNode('failed', state.message)];
-    const algorithms = this.model.list();
-    if (!algorithms.length && (state.kind === 'loading' || state.kind === 'idle')) return [new AlgorithmsMessageNode('loading', 'Loading algorithms…')];
-    return shownNodes(this.nodes, algorithms, (algorithm) => algorithm.metadata.id, (algorithm) => this.nodeFor(algorithm));
+    if (element instanceof AlgorithmsBackendNode) return this.backendChildren(element.backend, true);
+    if (element) return [];
+    const backends = this.registry.list();
+    if (backends.length === 1 && backends[0]) return backends[0].state.kind === 'available' ? this.backendChildren(backends[0], false) : [];
+    return backends.map((backend) => {
+      let root = this.roots.get(backend.id);
+      if (!root || root.backend !== backend) this.roots.set(backend.id, (root = new AlgorithmsBackendNode(backend)));
+      return root;
+    });
+  }
+
+  private backendChildren(backend: TrainingBackend, grouped: boolean): AlgorithmTreeNode[] {
+    if (backend.state.kind !== 'available') {
+      const why = backend.state.kind === 'connecting' ? 'Connecting…' : `${backend.displayName}: ${backend.state.reason}`;
+      return [new AlgorithmsMessageNode(backend.state.kind === 'connecting' ? 'loading' : 'failed', why, backend.id)];
+    }
+    const state = this.model.state(backend.id);
+    if (state.kind === 'failed') return [new AlgorithmsMessageNode('failed', state.message, backend.id)];
+    const algorithms = this.model.list(backend.id);
+    if (!algorithms.length && (state.kind === 'loading' || state.kind === 'idle')) return [new AlgorithmsMessageNode('loading', 'Loading algorithms…', backend.id)];
+    if (!algorithms.length && grouped) return [new AlgorithmsMessageNode('empty', 'No algorithms yet', backend.id)];
+    return shownNodes(this.nodes, algorithms, (algorithm) => `${backend.id}/${algorithm.metadata.id}`, (algorithm) => this.nodeFor(backend.id, algorithm), (key) => key.startsWith(`${backend.id}/`));
   }
 
   getParent(node: AlgorithmTreeNode): AlgorithmTreeNode | undefined {
-    return node instanceof AlgorithmDetailNode ? node.parent : undefined;
+    if (node instanceof AlgorithmDetailNode) return node.parent;
+    if (node instanceof AlgorithmNode && this.registry.size > 1) return this.roots.get(node.backend);
+    return undefined;
   }
 
   /** The node of an algorithm, for `TreeView.reveal`. */
-  nodeFor(algorithm: Algorithm): AlgorithmNode {
-    let node = this.nodes.get(algorithm.metadata.id);
+  nodeFor(backend: string, algorithm: Algorithm): AlgorithmNode {
+    const key = `${backend}/${algorithm.metadata.id}`;
+    let node = this.nodes.get(key);
     if (node) node.algorithm = algorithm;
-    else this.nodes.set(algorithm.metadata.id, (node = new AlgorithmNode(algorithm)));
+    else this.nodes.set(key, (node = new AlgorithmNode(backend, algorithm)));
     return node;
   }
 
@@ -130,9 +175,10 @@ export class AlgorithmsTreeProvider implements vscode.TreeDataProvider<Algorithm
   }
 }
 
-function algorithmItem(algorithm: Algorithm): vscode.TreeItem {
+function algorithmItem(node: AlgorithmNode): vscode.TreeItem {
+  const { algorithm } = node;
   const item = new vscode.TreeItem(algorithm.metadata.name, vscode.TreeItemCollapsibleState.Collapsed);
-  item.id = algorithm.metadata.id;
+  item.id = node.id;
   item.iconPath = new vscode.ThemeIcon('symbol-method');
   item.description = describeAlgorithm(algorithm);
   item.tooltip = algorithmTooltip(algorithm);
@@ -164,9 +210,9 @@ function detailItem(node: AlgorithmDetailNode): vscode.TreeItem {
 }
 
 function messageItem(node: AlgorithmsMessageNode): vscode.TreeItem {
-  if (node.kind === 'loading') {
+  if (node.kind === 'loading' || node.kind === 'empty') {
     const item = new vscode.TreeItem(node.message);
-    item.iconPath = new vscode.ThemeIcon('loading~spin');
+    item.iconPath = new vscode.ThemeIcon(node.kind === 'loading' ? 'loading~spin' : 'info');
     return item;
   }
   const item = new vscode.TreeItem('Could not load the algorithms');
@@ -174,7 +220,7 @@ function messageItem(node: AlgorithmsMessageNode): vscode.TreeItem {
   item.tooltip = `${node.message}\n\nClick to retry; the ModelArts log has the details.`;
   item.iconPath = new vscode.ThemeIcon('error', new vscode.ThemeColor('list.errorForeground'));
   item.contextValue = 'algorithmsError';
-  item.command = { command: 'modelarts.algorithms.refresh', title: 'Retry' };
+  item.command = { command: 'modelarts.algorithms.refresh', title: 'Retry', arguments: [{ backend: node.backend }] };
   return item;
 }
 
@@ -245,9 +291,9 @@ function escapeMarkdown(text: string): string {
 /** The view and its provider, wired to the view's lifetime. */
 export function createAlgorithmsTreeView(
   model: AlgorithmsModel,
-  engine: TrainingBackend,
+  registry: BackendRegistry,
 ): { tree: AlgorithmsTreeProvider; view: vscode.TreeView<AlgorithmTreeNode>; dispose(): void } {
-  const tree = new AlgorithmsTreeProvider(model, engine);
+  const tree = new AlgorithmsTreeProvider(model, registry);
   const view = vscode.window.createTreeView('modelarts.algorithms', { treeDataProvider: tree, showCollapseAll: true });
   return {
     tree,

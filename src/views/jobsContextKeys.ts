@@ -15,7 +15,7 @@ export class JobsContextKeys implements vscode.Disposable {
   constructor(
     private readonly model: JobsModel,
     /** Whether a job keeps an output on this machine. */
-    private readonly hasLocalOutput: (jobId: string, output: string) => boolean,
+    private readonly hasLocalOutput: (backend: string, jobId: string, output: string) => boolean,
   ) {
     this.subscription = model.onDidChange(() => (this.timer ??= setTimeout(() => this.update(), 100)));
     this.update();
@@ -23,11 +23,11 @@ export class JobsContextKeys implements vscode.Disposable {
 
   private update(): void {
     this.timer = undefined;
-    const jobs = this.model.list();
-    this.set('modelarts.hasJobs', jobs.length > 0);
-    this.set('modelarts.hasStoppableJobs', jobs.some((job) => isActionAllowed('stop', job.status.phase)));
-    this.set('modelarts.hasDeletableJobs', jobs.some((job) => isActionAllowed('delete', job.status.phase)));
-    this.set('modelarts.hasOutputs', jobs.some((job) => job.algorithm.outputs.some((output) => this.hasLocalOutput(job.metadata.id, output.name))));
+    const entries = this.model.all();
+    this.set('modelarts.hasJobs', entries.length > 0);
+    this.set('modelarts.hasStoppableJobs', entries.some(({ job }) => isActionAllowed('stop', job.status.phase)));
+    this.set('modelarts.hasDeletableJobs', entries.some(({ job }) => isActionAllowed('delete', job.status.phase)));
+    this.set('modelarts.hasOutputs', entries.some(({ backend, job }) => job.algorithm.outputs.some((output) => this.hasLocalOutput(backend, job.metadata.id, output.name))));
   }
 
   private set(key: string, value: boolean): void {

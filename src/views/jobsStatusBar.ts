@@ -3,13 +3,13 @@
  * Training Jobs view. Redrawn from the model's change events, never on a timer.
  */
 import * as vscode from 'vscode';
-import type { TrainingBackend } from '../backends/trainingBackend';
+import type { BackendRegistry } from '../backends/backendRegistry';
 import type { JobsModel } from './jobsModel';
 
 export function jobCounts(model: JobsModel): { running: number; queued: number } {
   let running = 0;
   let queued = 0;
-  for (const job of model.list()) {
+  for (const { job } of model.all()) {
     if (job.status.phase === 'Running' || job.status.phase === 'Terminating') running++;
     else if (job.status.phase === 'Pending' || job.status.phase === 'Creating') queued++;
   }
@@ -23,11 +23,11 @@ export class JobsStatusBar implements vscode.Disposable {
 
   constructor(
     private readonly model: JobsModel,
-    private readonly engine: TrainingBackend,
+    private readonly registry: BackendRegistry,
   ) {
     this.item.name = 'ModelArts Training Jobs';
     this.item.command = { command: 'modelarts.jobs.focus', title: 'Show Training Jobs' };
-    this.subscriptions = [this.item, model.onDidChange(() => this.scheduleUpdate()), engine.onDidChangeState(() => this.scheduleUpdate())];
+    this.subscriptions = [this.item, model.onDidChange(() => this.scheduleUpdate()), registry.onDidChangeState(() => this.scheduleUpdate()), registry.onDidChangeBackends(() => this.scheduleUpdate())];
     this.update();
   }
 
@@ -39,16 +39,18 @@ export class JobsStatusBar implements vscode.Disposable {
   }
 
   update(): void {
-    const state = this.engine.state;
-    if (state.kind === 'unavailable') {
+    const backends = this.registry.list();
+    const away = backends.filter((backend) => backend.state.kind === 'unavailable');
+    if (away.length && away.length === backends.length) {
       this.item.text = '$(warning) ModelArts';
-      this.item.tooltip = `Training engine not reachable: ${state.reason}`;
+      this.item.tooltip = away.map((backend) => `${backend.displayName} not reachable: ${backend.state.kind === 'unavailable' ? backend.state.reason : ''}`).join('\n');
       this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.warningBackground');
     } else {
       const { running, queued } = jobCounts(this.model);
       const parts = [running ? `${running} running` : '', queued ? `${queued} queued` : ''].filter(Boolean);
+      const where = backends.map((backend) => backend.displayName).join(', ');
       this.item.text = `${running ? '$(sync~spin)' : '$(beaker)'} ${parts.length ? parts.join(', ') : 'ModelArts'}`;
-      this.item.tooltip = parts.length ? `Training jobs: ${parts.join(', ')} (${this.engine.displayName}). Click to show them.` : `No training job is running (${this.engine.displayName}). Click to show the jobs.`;
+      this.item.tooltip = parts.length ? `Training jobs: ${parts.join(', ')} (${where}). Click to show them.` : `No training job is running (${where}). Click to show the jobs.`;
       this.item.backgroundColor = undefined;
     }
     this.item.accessibilityInformation = { label: `ModelArts: ${this.item.text.replace(/\$\([^)]*\)\s*/g, '')}` };

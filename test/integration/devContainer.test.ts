@@ -13,7 +13,7 @@ import type { JobCreateRequest } from '../../src/core/job';
 import { DEV_OWNER_LABEL, listensOn } from '../../src/backends/local/devContainer';
 import { LABELS, MANAGED_BY } from '../../src/backends/local/docker';
 import { LocalBackend } from '../../src/backends/local/localBackend';
-import type { DevContainerOutput } from '../../src/backends/trainingBackend';
+import type { DevContainerOutput } from '../../src/backends/capabilities';
 import { attachDebugpy } from '../support/dapClient';
 import { DIGITS_DIR, PRESET_ENGINE, jobRequest, makeFolder, recordingLogger, removeFolders } from '../support/jobs';
 

@@ -10,6 +10,7 @@ import Docker from 'dockerode';
 import { InvalidInputError, InvalidStateError } from '../../src/core/errors';
 import type { JobCreateRequest } from '../../src/core/job';
 import { LocalBackend } from '../../src/backends/local/localBackend';
+import { copyJob, saveJobAsAlgorithm, stopJobAndWait } from '../../src/backends/shared/jobOperations';
 import {
   DIGITS_DIR,
   EPOCH_LINE,
@@ -72,7 +73,7 @@ describe('Local engine life cycle (real Docker)', function () {
     // A queuing job stops at once: it never ran.
     const d = await engine.createJob(scriptJob('queued-d', sleeper, { parameters: [{ name: 'secs', value: '0.1' }] }));
     assert.equal((await engine.getJob(d.metadata.id))?.status.secondary_phase, 'Queuing');
-    const stopped = await engine.stopJob(d.metadata.id);
+    const stopped = await stopJobAndWait(engine, d.metadata.id);
     assert.equal(stopped.status.phase, 'Terminated');
     assert.equal(stopped.status.start_time, 0);
     assert.deepEqual(stopped.status.running_records, []);
@@ -96,7 +97,7 @@ describe('Local engine life cycle (real Docker)', function () {
       engine.setCapacity({ cpus: 2, memoryGib: 8 });
       await waitForJob(engine, y.metadata.id, (j) => j.status.phase === 'Running', 30_000, 'Running');
       assert.equal((await engine.getJob(x.metadata.id))?.status.phase, 'Running', 'x still runs: y did not wait for it');
-      await Promise.all([engine.stopJob(x.metadata.id), engine.stopJob(y.metadata.id)]);
+      await Promise.all([stopJobAndWait(engine, x.metadata.id), stopJobAndWait(engine, y.metadata.id)]);
     } finally {
       engine.setCapacity({ cpus: 2, memoryGib: 8 });
     }
@@ -113,12 +114,12 @@ describe('Local engine life cycle (real Docker)', function () {
     await waitForLogLine(engine, job.metadata.id, 'training');
     const phases: string[] = [];
     const listener = engine.onDidChangeJob((change) => change.job.metadata.id === job.metadata.id && phases.push(change.job.status.phase));
-    const stopped = await engine.stopJob(job.metadata.id);
+    const stopped = await stopJobAndWait(engine, job.metadata.id);
     listener.dispose();
     assert.equal(stopped.status.phase, 'Terminated');
     assert.ok(phases.includes('Terminating'), `went through Terminating: ${phases.join(' → ')}`);
     assert.match(await engine.readLog(job.metadata.id, 'worker-0'), /got SIGTERM, saving/);
-    await assert.rejects(engine.stopJob(job.metadata.id), (error: unknown) => error instanceof InvalidStateError && /Terminated; it can be stopped only while Creating, Pending or Running/.test(error.message));
+    await assert.rejects(stopJobAndWait(engine, job.metadata.id), (error: unknown) => error instanceof InvalidStateError && /Terminated; it can be stopped only while Creating, Pending or Running/.test(error.message));
     const messages = await messagesOf(engine, job.metadata.id);
     assert.ok(messages.some((m) => m.startsWith('Stopping the training job: SIGTERM')));
     assert.ok(messages.includes('Training job terminated.'));
@@ -129,7 +130,7 @@ describe('Local engine life cycle (real Docker)', function () {
     const job = await engine.createJob(scriptJob('stubborn', stubborn));
     await waitForLogLine(engine, job.metadata.id, 'ignoring');
     const started = Date.now();
-    const stopped = await engine.stopJob(job.metadata.id);
+    const stopped = await stopJobAndWait(engine, job.metadata.id);
     assert.equal(stopped.status.phase, 'Terminated');
     const took = Date.now() - started;
     assert.ok(took >= 1500 && took < 20_000, `killed after the 2 s grace period (${took} ms)`);
@@ -228,8 +229,8 @@ describe('Local engine life cycle (real Docker)', function () {
       ...scriptJob('original', 'import sys\nprint(" ".join(sys.argv[1:]))\n', { parameters: [{ name: 'lr', value: '0.1' }, { name: 'verbose' }] }),
     });
     await waitForTerminal(engine, job.metadata.id, 60_000);
-    const copy = await engine.copyJob(job.metadata.id);
-    const second = await engine.copyJob(job.metadata.id);
+    const copy = await copyJob(engine, job.metadata.id);
+    const second = await copyJob(engine, job.metadata.id);
     assert.equal(copy.metadata.name, 'original-copy');
     assert.equal(second.metadata.name, 'original-copy-2');
     assert.notEqual(copy.metadata.id, job.metadata.id);
@@ -238,12 +239,12 @@ describe('Local engine life cycle (real Docker)', function () {
     await waitForTerminal(engine, second.metadata.id, 60_000);
     assert.equal(await engine.readLog(copy.metadata.id, 'worker-0'), '--train_url=/home/ma-user/modelarts/outputs/train_url_0 --lr=0.1 --verbose\n');
 
-    const algorithm = await engine.saveJobAsAlgorithm(job.metadata.id, { description: 'prints its flags' });
+    const algorithm = await saveJobAsAlgorithm(engine, job.metadata.id, { description: 'prints its flags' });
     assert.equal(algorithm.metadata.name, 'original');
     assert.equal(algorithm.job_config.boot_file, job.algorithm.boot_file);
     assert.deepEqual(algorithm.job_config.engine, { engine_name: 'PyTorch', engine_version: '1.13-cpu' });
     assert.deepEqual((await engine.listAlgorithms()).map((a) => a.metadata.id), [algorithm.metadata.id]);
-    await assert.rejects(engine.saveJobAsAlgorithm(job.metadata.id, { name: 'original' }), (error: unknown) => error instanceof InvalidInputError && error.fields.includes('metadata.name'));
+    await assert.rejects(saveJobAsAlgorithm(engine, job.metadata.id, { name: 'original' }), (error: unknown) => error instanceof InvalidInputError && error.fields.includes('metadata.name'));
 
     const fromAlgorithm = await engine.createJob({
       kind: 'job',

@@ -139,7 +139,7 @@ describe('local job planning', function () {
           'algorithm.inputs[0].remote.obs.obs_url',
           'spec.resource.flavor_id',
         ]);
-        assert.match(error.message, /installed: PyTorch 1\.13-cpu \(pytorch-1\.13-cpu\)/);
+        assert.match(error.message, /offered: PyTorch 1\.13-cpu \(pytorch-1\.13-cpu\)/);
         return true;
       },
     );

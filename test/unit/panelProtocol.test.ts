@@ -25,7 +25,7 @@ describe('Job panel protocol', function () {
     assert.equal(hostMessageSchema.safeParse({ type: 'events', events: [{ time: 't', level: 'Fatal', message: 'x', source: 'Job' }], reset: true }).success, false);
     assert.equal(hostMessageSchema.safeParse({ type: 'job', job: { kind: 'job' }, command: [], engine: 'e', actions: [] }).success, false);
     assert.ok(hostMessageSchema.safeParse({ type: 'metrics', series: [{ metric: 'loss', steps: [1], values: [0.5] }], resources: [], reset: false }).success);
-    assert.ok(compareHostMessageSchema.safeParse({ type: 'jobs', jobs: [{ id: 'a', name: 'a', phase: 'Running' }] }).success);
+    assert.ok(compareHostMessageSchema.safeParse({ type: 'jobs', jobs: [{ id: 'local/a', name: 'a', phase: 'Running' }], state: { jobs: [{ backend: 'local', id: 'a' }] } }).success);
   });
 
   it('keeps only UI state, with defaults, and needs the job id to restore a panel', function () {

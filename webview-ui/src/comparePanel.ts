@@ -49,7 +49,7 @@ function scheduleDraw(): void {
 function receive(message: CompareHostMessage): void {
   if (message.type === 'jobs') {
     jobs = message.jobs;
-    vscode.setState({ jobIds: jobs.map((job) => job.id) });
+    vscode.setState(message.state);
     legend.replaceChildren(
       ...jobs.map((job, index) => {
         const swatch = el('span', 'swatch');

@@ -19,8 +19,10 @@ declare function acquireVsCodeApi(): VsCodeApi;
 const vscode = acquireVsCodeApi();
 const root = document.getElementById('app') as HTMLElement;
 const jobId = decodeURIComponent(root.dataset.jobId ?? '');
+const backend = decodeURIComponent(root.dataset.backend ?? 'local');
 const saved = panelStateSchema.safeParse(vscode.getState());
-let state: PanelState = saved.success && saved.data.jobId === jobId ? saved.data : panelStateSchema.parse({ jobId });
+// The state names the job's backend, so a reload restores the right backend's job.
+let state: PanelState = saved.success && saved.data.jobId === jobId ? { ...saved.data, backend } : panelStateSchema.parse({ jobId, backend });
 
 const ACTION_LABELS: Record<PanelAction, string> = {
   stop: 'Stop',

@@ -13,28 +13,12 @@ import { MA_USER, MA_USER_GID, MA_USER_UID } from '../../core/contract';
 import { CancelledError, type FieldIssue, InvalidInputError, ModelArtsError } from '../../core/errors';
 import { LineSplitter, stripAnsi } from '../../core/lines';
 import { dockerErrorMessage, isDockerStatus, parseDocker } from './docker';
+import type { BuiltImage, CustomImageBuild } from '../capabilities';
 
 /** Put on every image this extension builds, so they can be listed (and cleaned up) apart from the user's. */
 export const CUSTOM_IMAGE_LABEL = 'org.modelarts-training.custom-image';
 
-export interface CustomImageBuild {
-  /** The build context: a folder on this machine. */
-  readonly contextDir: string;
-  /** The Dockerfile, relative to contextDir; default `Dockerfile`. */
-  readonly dockerfile?: string;
-  /** `name[:tag]`, lowercase, as in `docker build -t`. */
-  readonly tag: string;
-  readonly buildArgs?: Readonly<Record<string, string>>;
-  readonly signal?: AbortSignal;
-  /** Each line of build output, without ANSI escapes. */
-  readonly onLog?: (line: string) => void;
-}
-
-export interface BuiltImage {
-  /** `sha256:…` */
-  readonly imageId: string;
-  readonly tag: string;
-}
+export type { BuiltImage, CustomImageBuild } from '../capabilities';
 
 /** A build that the Docker engine ended with an error, naming the Dockerfile step that failed. */
 export class ImageBuildError extends ModelArtsError {

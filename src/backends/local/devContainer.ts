@@ -22,7 +22,7 @@ import { parseJobCreateRequest, type TrainingJob, type ValidJobCreateRequest } f
 import type { Logger } from '../../core/logger';
 import { openUpForContainerUser, readableByContainerUser } from '../../storage/fileModes';
 import type { StoreLocation } from '../../storage/objectStore';
-import type { DevContainer, DevContainerHost, DevContainerOptions, DevContainerOutput, DevContainerShell } from '../trainingBackend';
+import type { DevContainer, DevContainerHost, DevContainerOptions, DevContainerOutput, DevContainerShell } from '../capabilities';
 import { taskContainerSpec } from './containerSpec';
 import { LABELS, MANAGED_BY, containerInspectSchema, containerSummarySchema, dockerErrorMessage, isDockerStatus, parseDocker } from './docker';
 import type { LocalJobPlan } from './jobPlanner';

@@ -9,12 +9,23 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Algorithm, ValidAlgorithmCreateRequest } from '../../core/algorithm';
-import { inputLocalDir, outputLocalDir, taskNames } from '../../core/contract';
-import { InvalidInputError, type FieldIssue } from '../../core/errors';
-import { findFlavor, type Flavor } from '../../core/flavors';
-import type { EngineRef, JobInput, JobOutput, TrainingJob, ValidJobCreateRequest } from '../../core/job';
-import { describeEngine, matchPresetEngine, type PresetEngine } from '../../core/presetEngines';
+import { inputLocalDir } from '../../core/contract';
+import { InvalidInputError } from '../../core/errors';
+import type { Flavor } from '../../core/flavors';
+import type { JobInput, TrainingJob, ValidJobCreateRequest } from '../../core/job';
+import { matchPresetEngine, type PresetEngine } from '../../core/presetEngines';
 import type { StoreLocation } from '../../storage/objectStore';
+import {
+  PlanIssues,
+  creatingStatus,
+  mergeAlgorithm,
+  newJobMetadata,
+  outputsWithLocalDirs,
+  resolveFlavor,
+  resolvePresetEngine,
+  unknownEngine,
+  type Problem,
+} from '../shared/jobPlanning';
 
 export interface Capacity {
   readonly cpus: number;
@@ -54,19 +65,16 @@ export interface LocalJobPlan {
   readonly inputs: readonly PlannedInput[];
 }
 
-export const DEFAULT_OUTPUT = 'train_url';
-
-type Problem = (field: string, message: string) => void;
+const NO_ENGINE_HINT = 'no preset engine image is installed (build them with scripts/build-preset-images.sh)';
 
 export async function planLocalJob(request: ValidJobCreateRequest, context: PlanContext): Promise<LocalJobPlan> {
-  const issues: FieldIssue[] = [];
-  const problem: Problem = (field, message) => issues.push({ field, message });
-  const { metadata } = request;
+  const found = new PlanIssues();
+  const { problem } = found;
   const saved = request.algorithm.id === undefined ? undefined : context.getAlgorithm(request.algorithm.id);
   if (request.algorithm.id !== undefined && !saved) {
     problem('algorithm.id', `no algorithm with id "${request.algorithm.id}" exists (it may have been deleted)`);
   }
-  const algorithm = saved ? fromAlgorithm(request.algorithm, saved, problem) : request.algorithm;
+  const algorithm = saved ? mergeAlgorithm(request.algorithm, saved, problem) : request.algorithm;
   const origin = saved ? ` (from algorithm ${saved.metadata.name})` : '';
 
   if (algorithm.local_code_dir !== undefined) {
@@ -88,34 +96,19 @@ export async function planLocalJob(request: ValidJobCreateRequest, context: Plan
       problem('algorithm.command', 'is required with a custom image: the command that starts training');
     }
   } else if (algorithm.engine) {
-    engine = matchPresetEngine(context.engines, algorithm.engine);
-    if (!engine) {
-      problem(algorithm.engine.engine_id ? 'algorithm.engine.engine_id' : 'algorithm.engine', unknownEngine(algorithm.engine, context.engines, origin));
-    } else {
-      image = engine.image_info.cpu_image_url;
-    }
+    engine = resolvePresetEngine(algorithm.engine, context.engines, problem, origin, NO_ENGINE_HINT);
+    if (engine) image = engine.image_info.cpu_image_url;
     if (algorithm.command !== undefined) {
       problem('algorithm.command', 'is only used with a custom image (engine.image_url); preset engines run the boot file');
     }
   }
 
-  // Resources.
-  const nodeCount = request.spec?.resource?.node_count ?? 1;
+  // Resources: a flavor of this machine, and room for it in the local capacity.
   if (request.spec?.resource?.pool_id !== undefined) {
     problem('spec.resource.pool_id', 'resource pools exist only on ModelArts; leave it out for the local engine');
   }
-  const flavorId = request.spec?.resource?.flavor_id;
-  const flavor = flavorId ? findFlavor(flavorId, context.flavors) : context.defaultFlavor;
-  if (!flavor) {
-    problem(
-      'spec.resource.flavor_id',
-      flavorId
-        ? `unknown flavor "${flavorId}"; this machine offers ${context.flavors.map((f) => f.flavor_id).join(', ') || 'none'}`
-        : 'no local flavor fits this machine',
-    );
-  } else if (nodeCount > flavor.max_num) {
-    problem('spec.resource.node_count', `must be at most ${flavor.max_num} with flavor ${flavor.flavor_id} (got ${nodeCount})`);
-  } else {
+  const { flavor, nodeCount } = resolveFlavor(request, context.flavors, context.defaultFlavor, problem);
+  if (flavor && nodeCount <= flavor.max_num) {
     const cpus = flavor.cpu_cores * nodeCount;
     const memory = flavor.memory_gib * nodeCount;
     if (cpus > context.capacity.cpus || memory > context.capacity.memoryGib) {
@@ -133,25 +126,24 @@ export async function planLocalJob(request: ValidJobCreateRequest, context: Plan
 
   // Data: inputs staged before the start, outputs delivered after the end.
   const inputs = await planInputs(algorithm.inputs ?? [], context, problem);
-  const outputs = planOutputs(algorithm.outputs ?? [], context, problem);
+  const outputs = outputsWithLocalDirs(algorithm.outputs ?? [], problem);
+  outputs.forEach((output, index) => {
+    if (!output.remote) return;
+    try {
+      context.resolveStore(output.remote.obs.obs_url, `algorithm.outputs[${index}].remote.obs.obs_url`);
+    } catch (error) {
+      reportInvalid(error, problem);
+    }
+  });
 
   const codeMissing = algorithm.code_dir !== undefined && codeDir === undefined;
   const bootMissing = algorithm.boot_file !== undefined && bootFile === undefined;
-  if (issues.length || !image || !flavor || codeMissing || bootMissing) {
-    throw new InvalidInputError('Training job spec', issues.length ? issues : [{ field: 'algorithm', message: 'is incomplete' }]);
-  }
+  found.throwIfAny(!image || !flavor || codeMissing || bootMissing);
+  if (!image || !flavor) throw new Error('unreachable: a plan without image or flavor passed its checks');
 
   const job: TrainingJob = {
     kind: 'job',
-    metadata: {
-      id: context.id,
-      name: metadata.name,
-      description: metadata.description ?? '',
-      create_time: context.now,
-      workspace_id: metadata.workspace_id ?? '0',
-      user_name: safeUserName(),
-      annotations: { ...(metadata.annotations ?? {}) },
-    },
+    metadata: newJobMetadata(request, context.id, context.now, safeUserName()),
     algorithm: {
       ...(saved ? { id: saved.metadata.id, name: saved.metadata.name } : {}),
       code_dir: codeDir === undefined ? '' : codeDir + path.sep,
@@ -167,20 +159,11 @@ export async function planLocalJob(request: ValidJobCreateRequest, context: Plan
       environments: { ...(algorithm.environments ?? {}) },
     },
     spec: { resource: { flavor_id: flavor.flavor_id, flavor_name: flavor.flavor_name, node_count: nodeCount } },
-    status: {
-      phase: 'Creating',
-      secondary_phase: 'Creating',
-      duration: 0,
-      start_time: 0,
-      tasks: taskNames(nodeCount),
-      task_statuses: [],
-      running_records: [],
-    },
+    status: creatingStatus(nodeCount),
   };
   return { job, flavor, codeDir, inputs };
 }
 
-type AlgorithmRequest = ValidJobCreateRequest['algorithm'];
 type AlgorithmConfig = ValidAlgorithmCreateRequest['job_config'];
 
 /**
@@ -200,7 +183,7 @@ export async function checkAlgorithmConfig(
   if (config.engine.image_url !== undefined) {
     for (const message of await context.checkImage(config.engine.image_url)) counting('engine.image_url', message);
   } else if (!matchPresetEngine(context.engines, config.engine)) {
-    counting('engine', unknownEngine(config.engine, context.engines, ''));
+    counting('engine', unknownEngine(config.engine, context.engines, '', NO_ENGINE_HINT));
   }
   const codeDir = config.code_dir === undefined ? undefined : await checkCodeDir(config.code_dir, counting, '', '');
   const bootFile = codeDir === undefined || config.boot_file === undefined ? undefined : await checkBootFile(codeDir, config.boot_file, counting, '', '');
@@ -209,60 +192,6 @@ export async function checkAlgorithmConfig(
     ...config,
     ...(codeDir !== undefined ? { code_dir: codeDir + path.sep } : {}),
     ...(bootFile !== undefined ? { boot_file: bootFile } : {}),
-  };
-}
-
-/**
- * A job from a saved algorithm: code, boot file, command and engine come from the algorithm; the
- * request gives the data for its channels and may override (or, if the algorithm allows, add)
- * hyperparameters.
- */
-function fromAlgorithm(request: AlgorithmRequest, saved: Algorithm, problem: Problem): AlgorithmRequest {
-  const config = saved.job_config;
-  for (const field of ['code_dir', 'boot_file', 'command', 'engine'] as const) {
-    if (request[field] !== undefined) problem(`algorithm.${field}`, `comes from algorithm ${saved.metadata.name}; leave it out or create the job without algorithm.id`);
-  }
-  const parameters = config.parameters.map((p) => ({ ...p }));
-  request.parameters?.forEach((given, index) => {
-    const existing = parameters.find((p) => p.name === given.name);
-    if (existing) {
-      if (existing.constraint?.editable === false) problem(`algorithm.parameters[${index}].value`, `"${given.name}" is fixed by algorithm ${saved.metadata.name}`);
-      else existing.value = given.value;
-    } else if (!config.parameters_customization) {
-      problem(`algorithm.parameters[${index}].name`, `algorithm ${saved.metadata.name} does not take "${given.name}"; it takes ${config.parameters.map((p) => p.name).join(', ') || 'no hyperparameters'}`);
-    } else {
-      parameters.push({ ...given });
-    }
-  });
-  parameters.forEach((p) => {
-    if (p.constraint?.required && (p.value === undefined || p.value === '')) problem('algorithm.parameters', `"${p.name}" is required by algorithm ${saved.metadata.name}`);
-  });
-  const inputs = request.inputs ?? [];
-  inputs.forEach((input, index) => {
-    if (!config.inputs.some((channel) => channel.name === input.name)) {
-      problem(`algorithm.inputs[${index}].name`, `algorithm ${saved.metadata.name} has no input "${input.name}"; its inputs: ${config.inputs.map((c) => c.name).join(', ') || 'none'}`);
-    }
-  });
-  for (const channel of config.inputs) {
-    if (!inputs.some((input) => input.name === channel.name)) problem('algorithm.inputs', `give data for input "${channel.name}" of algorithm ${saved.metadata.name} (remote.obs.obs_url)`);
-  }
-  const outputs: JobOutput[] = config.outputs.map((channel) => ({ name: channel.name, ...(channel.description ? { description: channel.description } : {}) }));
-  (request.outputs ?? []).forEach((output, index) => {
-    const at = outputs.findIndex((o) => o.name === output.name);
-    if (at < 0) problem(`algorithm.outputs[${index}].name`, `algorithm ${saved.metadata.name} has no output "${output.name}"; its outputs: ${config.outputs.map((c) => c.name).join(', ') || 'none'}`);
-    else outputs[at] = { ...outputs[at], ...output };
-  });
-  return {
-    ...request,
-    ...(config.code_dir ? { code_dir: config.code_dir } : {}),
-    ...(config.boot_file ? { boot_file: config.boot_file } : {}),
-    ...(config.command ? { command: config.command } : {}),
-    engine: config.engine,
-    parameters,
-    inputs,
-    outputs,
-    ...(request.working_dir ?? config.working_dir ? { working_dir: request.working_dir ?? config.working_dir } : {}),
-    environments: { ...config.environments, ...(request.environments ?? {}) },
   };
 }
 
@@ -294,34 +223,9 @@ async function planInputs(inputs: readonly JobInput[], context: PlanContext, pro
   return planned;
 }
 
-function planOutputs(outputs: readonly JobOutput[], context: PlanContext, problem: Problem): JobOutput[] {
-  const planned = (outputs.length ? outputs : [{ name: DEFAULT_OUTPUT }]).map((output) => ({
-    ...output,
-    local_dir: output.local_dir ?? outputLocalDir(output.name),
-  }));
-  planned.forEach((output, index) => {
-    if (!output.local_dir.startsWith('/')) problem(`algorithm.outputs[${index}].local_dir`, 'must be an absolute path inside the container');
-    if (!output.remote) return;
-    try {
-      context.resolveStore(output.remote.obs.obs_url, `algorithm.outputs[${index}].remote.obs.obs_url`);
-    } catch (error) {
-      reportInvalid(error, problem);
-    }
-  });
-  return planned;
-}
-
 function reportInvalid(error: unknown, problem: Problem): void {
   if (!(error instanceof InvalidInputError)) throw error;
   for (const issue of error.issues) problem(issue.field, issue.message);
-}
-
-/** Why a preset engine reference matches nothing installed, naming what is. */
-function unknownEngine(ref: EngineRef, engines: readonly PresetEngine[], origin: string): string {
-  const wanted = ref.engine_id ?? `${ref.engine_name} ${ref.engine_version}`;
-  return engines.length
-    ? `unknown engine "${wanted}"${origin}; installed: ${engines.map((e) => `${describeEngine(e)} (${e.engine_id})`).join(', ')}`
-    : `unknown engine "${wanted}"; no preset engine image is installed (build them with scripts/build-preset-images.sh)`;
 }
 
 /** `prefix` places the field: `algorithm.` in a job spec, nothing in an algorithm's job_config. */

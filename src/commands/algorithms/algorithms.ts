@@ -5,6 +5,8 @@
  */
 import * as vscode from 'vscode';
 import { z } from 'zod';
+import { backendIdSchema, LOCAL_BACKEND_ID } from '../../backends/jobRef';
+import type { TrainingBackend } from '../../backends/trainingBackend';
 import type { Algorithm } from '../../core/algorithm';
 import { InvalidInputError, ModelArtsError, NotFoundError, invalidInput } from '../../core/errors';
 import type { Services } from '../../services';
@@ -18,6 +20,7 @@ import type { CommandContext } from '../registry';
 
 const editArgsSchema = z.strictObject({
   id: z.string({ error: 'must be an algorithm id' }).min(1, { error: 'must be an algorithm id' }),
+  backend: backendIdSchema.optional(),
   request: z.record(z.string(), z.unknown(), { error: 'must be an algorithm request: an object with metadata and job_config' }),
 });
 
@@ -30,22 +33,24 @@ export async function editAlgorithm({ services, interactive }: CommandContext, .
   if (!interactive && (args.length > 1 || typeof args[0] !== 'string')) {
     const parsed = editArgsSchema.safeParse(typeof args[0] === 'string' ? { id: args[0], request: args[1] } : args[0]);
     if (!parsed.success) throw invalidInput('modelarts.algorithms.edit arguments', parsed.error);
-    const algorithm = await services.engine.updateAlgorithm(parsed.data.id, withWorkspaceCodeDir(parsed.data.request, 'job_config'));
+    const backend = algorithmBackend(services, parsed.data.id, parsed.data.backend);
+    const algorithm = await backend.updateAlgorithm(parsed.data.id, withWorkspaceCodeDir(parsed.data.request, 'job_config'));
     services.log.info(`Updated algorithm ${algorithm.metadata.name} (${algorithm.metadata.id})`);
     return algorithm.metadata.id;
   }
-  const algorithm = await targetAlgorithm(services, args[0], 'Edit Algorithm');
-  if (!algorithm) return undefined;
-  await vscode.window.showTextDocument(algorithmDocumentUri(algorithm), { preview: false });
-  return algorithm.metadata.id;
+  const target = await targetAlgorithm(services, args[0], 'Edit Algorithm');
+  if (!target) return undefined;
+  await vscode.window.showTextDocument(algorithmDocumentUri(target.backend.id, target.algorithm), { preview: false });
+  return target.algorithm.metadata.id;
 }
 
 // ---- delete -------------------------------------------------------------------------------------
 
 /** Interactive: asks for confirmation naming the algorithm. Programmatic `(id)`: deletes at once. */
 export async function deleteAlgorithm({ services, interactive }: CommandContext, ...args: unknown[]): Promise<{ deleted: string } | undefined> {
-  const algorithm = await targetAlgorithm(services, args[0], 'Delete Algorithm');
-  if (!algorithm) return undefined;
+  const target = await targetAlgorithm(services, args[0], 'Delete Algorithm');
+  if (!target) return undefined;
+  const { algorithm } = target;
   if (interactive) {
     const choice = await vscode.window.showWarningMessage(
       `Delete the algorithm "${algorithm.metadata.name}"?`,
@@ -54,7 +59,7 @@ export async function deleteAlgorithm({ services, interactive }: CommandContext,
     );
     if (choice !== 'Delete') return undefined;
   }
-  await services.engine.deleteAlgorithm(algorithm.metadata.id);
+  await target.backend.deleteAlgorithm(algorithm.metadata.id);
   services.log.info(`Deleted algorithm ${algorithm.metadata.name} (${algorithm.metadata.id})`);
   return { deleted: algorithm.metadata.id };
 }
@@ -66,50 +71,77 @@ export async function deleteAlgorithm({ services, interactive }: CommandContext,
  * Programmatic `(id)`: returns that draft's seed without asking.
  */
 export async function createJobFromAlgorithm({ services, interactive }: CommandContext, ...args: unknown[]): Promise<unknown> {
-  const algorithm = await targetAlgorithm(services, args[0], 'Create Training Job from Algorithm');
-  if (!algorithm) return undefined;
-  const seed: JobDraftSeed = { algorithmId: algorithm.metadata.id };
+  const target = await targetAlgorithm(services, args[0], 'Create Training Job from Algorithm');
+  if (!target) return undefined;
+  const seed: JobDraftSeed = { algorithmId: target.algorithm.metadata.id, backend: target.backend.id };
   if (!interactive) return seed;
   return vscode.commands.executeCommand('modelarts.jobs.create', new JobDraft(seed));
 }
 
 // ---- refresh ------------------------------------------------------------------------------------
 
-/** Reconnects if needed and reloads the algorithms; a failed load shows in the tree (and rejects a programmatic call). */
-export async function refreshAlgorithms({ services, interactive }: CommandContext): Promise<{ state: string; algorithms: number }> {
-  const state = await services.engine.connect();
-  if (state.kind === 'available') await services.algorithms.reload();
-  const load = services.algorithms.state;
-  if (load.kind === 'failed' && !interactive) throw new ModelArtsError(`Could not load the algorithms: ${load.message}`, 'ModelArts.AlgorithmsUnavailable');
-  return { state: state.kind, algorithms: state.kind === 'available' ? services.algorithms.list().length : 0 };
+/** Reconnects if needed and reloads the algorithms (of `{backend}`, else of every backend); a failed load shows in the tree (and rejects a programmatic call). */
+export async function refreshAlgorithms({ services, interactive }: CommandContext, ...args: unknown[]): Promise<{ state: string; algorithms: number }> {
+  const named = args[0] && typeof args[0] === 'object' && typeof (args[0] as { backend?: unknown }).backend === 'string' ? services.backends.require((args[0] as { backend: string }).backend) : undefined;
+  const backends = named ? [named] : services.backends.list();
+  const states = await Promise.all(backends.map((backend) => backend.connect()));
+  await Promise.all(backends.map((backend, index) => (states[index]?.kind === 'available' ? services.algorithms.reload(backend.id) : undefined)));
+  const failed = backends.map((backend) => ({ backend, load: services.algorithms.state(backend.id) })).find(({ load }) => load.kind === 'failed');
+  if (failed && failed.load.kind === 'failed' && !interactive) throw new ModelArtsError(`Could not load the algorithms of ${failed.backend.displayName}: ${failed.load.message}`, 'ModelArts.AlgorithmsUnavailable');
+  const first = backends[0];
+  const state = (named ? states[0] : states[0])?.kind ?? 'unavailable';
+  const algorithms = backends.reduce((sum, backend, index) => sum + (states[index]?.kind === 'available' ? services.algorithms.list(backend.id).length : 0), 0);
+  return { state: first ? state : 'unavailable', algorithms };
 }
 
 // ---- which algorithm ----------------------------------------------------------------------------
 
-/** The algorithm a command is about: a tree node, an id or `{id}`; with none, asks. */
-async function targetAlgorithm(services: Services, arg: unknown, title: string): Promise<Algorithm | undefined> {
-  if (arg instanceof AlgorithmNode || arg instanceof AlgorithmDetailNode) return requireAlgorithm(services, arg.algorithm.metadata.id);
-  if (typeof arg === 'string') return requireAlgorithm(services, arg);
-  if (arg && typeof arg === 'object' && typeof (arg as { id?: unknown }).id === 'string') return requireAlgorithm(services, (arg as { id: string }).id);
-  if (arg !== undefined) throw new InvalidInputError(title, [{ field: 'id', message: 'must be an algorithm id (or {id})' }]);
-  return pickAlgorithm(services.algorithms.list(), title);
+interface AlgorithmTarget {
+  readonly backend: TrainingBackend;
+  readonly algorithm: Algorithm;
 }
 
-async function requireAlgorithm(services: Services, id: string): Promise<Algorithm> {
-  const algorithm = await services.engine.getAlgorithm(id);
+/** The backend holding an algorithm: the one named, else whichever holds its id, else the local one. */
+function algorithmBackend(services: Services, id: string, named: string | undefined): TrainingBackend {
+  if (named) return services.backends.require(named);
+  const holders = services.algorithms.backendsOf(id);
+  return services.backends.require(holders[0] ?? LOCAL_BACKEND_ID);
+}
+
+/** The algorithm a command is about: a tree node, an id, `{id}` or `{backend, id}`; with none, asks. */
+async function targetAlgorithm(services: Services, arg: unknown, title: string): Promise<AlgorithmTarget | undefined> {
+  if (arg instanceof AlgorithmNode || arg instanceof AlgorithmDetailNode) return requireAlgorithm(services.backends.require(arg.backend), arg.algorithm.metadata.id);
+  if (typeof arg === 'string') return requireAlgorithm(algorithmBackend(services, arg, undefined), arg);
+  if (arg && typeof arg === 'object' && typeof (arg as { id?: unknown }).id === 'string') {
+    const { id, backend } = arg as { id: string; backend?: unknown };
+    return requireAlgorithm(algorithmBackend(services, id, typeof backend === 'string' ? backend : undefined), id);
+  }
+  if (arg !== undefined) throw new InvalidInputError(title, [{ field: 'id', message: 'must be an algorithm id (or {id}, {backend, id})' }]);
+  return pickAlgorithm(services, title);
+}
+
+async function requireAlgorithm(backend: TrainingBackend, id: string): Promise<AlgorithmTarget> {
+  const algorithm = await backend.getAlgorithm(id);
   if (!algorithm) throw new NotFoundError('algorithm', id);
-  return algorithm;
+  return { backend, algorithm };
 }
 
-async function pickAlgorithm(algorithms: readonly Algorithm[], title: string): Promise<Algorithm | undefined> {
-  if (!algorithms.length) {
+async function pickAlgorithm(services: Services, title: string): Promise<AlgorithmTarget | undefined> {
+  const all = services.algorithms.all();
+  if (!all.length) {
     const choice = await vscode.window.showInformationMessage('There are no algorithms yet.', 'Create Algorithm');
     if (choice) void vscode.commands.executeCommand('modelarts.algorithms.create');
     return undefined;
   }
+  const several = services.backends.size > 1;
   const picked = await vscode.window.showQuickPick(
-    algorithms.map((algorithm) => ({ label: algorithm.metadata.name, description: describeAlgorithm(algorithm), detail: algorithm.metadata.description || undefined, algorithm })),
+    all.map(({ backend, algorithm }) => ({
+      label: algorithm.metadata.name,
+      description: describeAlgorithm(algorithm),
+      detail: [several ? services.backends.get(backend)?.displayName : undefined, algorithm.metadata.description || undefined].filter(Boolean).join(' · ') || undefined,
+      target: { backend: services.backends.require(backend), algorithm },
+    })),
     { title, placeHolder: 'Pick an algorithm', matchOnDescription: true },
   );
-  return picked?.algorithm;
+  return picked?.target;
 }

@@ -1,7 +1,7 @@
 /**
- * "Create Algorithm": interactive from a folder (or the palette) as five steps with Back — code
- * folder, boot file, engine, name, hyperparameters; programmatic with a request object. Returns the
- * new algorithm's id.
+ * "Create Algorithm": interactive from a folder (or the palette) as steps with Back — the backend
+ * (with several), code folder, boot file, engine, name, hyperparameters; programmatic with a request
+ * object and `{backend?}`. Returns the new algorithm's id.
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -11,7 +11,9 @@ import { uniqueName } from '../../core/format';
 import { formatParameterList, jobNameSchema, parseParameterList, type JobParameter } from '../../core/job';
 import { hyperparameterTextProblem } from '../../core/jobText';
 import { describeEngine, type PresetEngine } from '../../core/presetEngines';
+import type { TrainingBackend } from '../../backends/trainingBackend';
 import type { Services } from '../../services';
+import { backendOption, backendStep, severalBackends } from '../backendChoice';
 import { BACK, SKIPPED, inputStep, pickStep, runSteps, type StepPosition } from '../multiStep';
 import type { CommandContext } from '../registry';
 import { codeFromUri, findPythonFiles, noPresetEngine, withWorkspaceCodeDir } from '../trainingCode';
@@ -20,23 +22,25 @@ const TITLE = 'Create Algorithm';
 
 export async function createAlgorithm({ services, interactive }: CommandContext, ...args: unknown[]): Promise<string | undefined> {
   if (!interactive) {
-    const algorithm = await services.engine.createAlgorithm(withWorkspaceCodeDir(args[0], 'job_config'));
-    services.log.info(`Created algorithm ${algorithm.metadata.name} (${algorithm.metadata.id})`);
+    const backend = backendOption(services, args[1]);
+    const algorithm = await backend.createAlgorithm(withWorkspaceCodeDir(args[0], 'job_config'));
+    services.log.info(`Created algorithm ${algorithm.metadata.name} (${algorithm.metadata.id}) on ${backend.displayName}`);
     return algorithm.metadata.id;
   }
-  const request = await askForAlgorithm(services, args[0] instanceof vscode.Uri ? args[0] : undefined);
+  const { backend, request } = await askForAlgorithm(services, args[0] instanceof vscode.Uri ? args[0] : undefined);
   const algorithm = await vscode.window.withProgress({ location: { viewId: 'modelarts.algorithms' }, title: `Creating ${request.metadata.name}` }, () =>
-    services.engine.createAlgorithm(request),
+    backend.createAlgorithm(request),
   );
-  services.log.info(`Created algorithm ${algorithm.metadata.name} (${algorithm.metadata.id})`);
+  services.log.info(`Created algorithm ${algorithm.metadata.name} (${algorithm.metadata.id}) on ${backend.displayName}`);
   services.algorithmsTree.refreshNow();
   await services.algorithmsView
-    .reveal(services.algorithmsTree.nodeFor(algorithm), { select: true, focus: false, expand: true })
+    .reveal(services.algorithmsTree.nodeFor(backend.id, algorithm), { select: true, focus: false, expand: true })
     .then(undefined, (error: unknown) => services.log.debug(`Could not reveal algorithm ${algorithm.metadata.name}: ${String(error)}`));
   return algorithm.metadata.id;
 }
 
 interface AlgorithmChoices {
+  backend?: TrainingBackend;
   codeDir?: string;
   bootFile?: string;
   bootFileGiven: boolean;
@@ -45,19 +49,28 @@ interface AlgorithmChoices {
   parameters?: JobParameter[];
 }
 
-async function askForAlgorithm(services: Services, target: vscode.Uri | undefined): Promise<AlgorithmCreateRequest> {
+async function askForAlgorithm(services: Services, target: vscode.Uri | undefined): Promise<{ backend: TrainingBackend; request: AlgorithmCreateRequest }> {
   const start = await codeFromUri(target);
-  const engines = await services.engine.listPresetEngines();
-  const state: AlgorithmChoices = { ...start, bootFileGiven: start.bootFile !== undefined };
+  const state: AlgorithmChoices = { ...start, bootFileGiven: start.bootFile !== undefined, ...(severalBackends(services) ? {} : { backend: services.backends.list()[0] }) };
   const fromFolder = start.codeDir !== undefined;
   await runSteps(TITLE, state, [
+    {
+      applies: () => severalBackends(services),
+      run: async (s, position) => {
+        const picked = await backendStep(services, position, 'save on', s.backend);
+        if (picked === BACK) return BACK;
+        s.backend = picked;
+        return;
+      },
+    },
     { applies: () => !fromFolder, run: (s, position) => folderStep(s, position) },
     { applies: (s) => !s.bootFileGiven, run: (s, position) => bootFileStep(s, position) },
-    { run: (s, position) => engineStep(s, position, engines) },
+    { run: async (s, position) => engineStep(s, position, await requireBackend(s).listPresetEngines()) },
     { run: (s, position) => nameStep(s, position, services) },
     { run: (s, position) => parametersStep(s, position, services) },
   ]);
-  return {
+  const backend = requireBackend(state);
+  return { backend, request: {
     metadata: { name: state.name ?? '' },
     job_config: {
       code_dir: state.codeDir ?? '',
@@ -65,7 +78,12 @@ async function askForAlgorithm(services: Services, target: vscode.Uri | undefine
       engine: { engine_name: state.engine?.engine_name ?? '', engine_version: state.engine?.engine_version ?? '' },
       parameters: state.parameters ?? [],
     },
-  };
+  } };
+}
+
+function requireBackend(state: AlgorithmChoices): TrainingBackend {
+  if (!state.backend) throw new Error('the backend step came first');
+  return state.backend;
 }
 
 async function folderStep(state: AlgorithmChoices, position: StepPosition) {
@@ -112,7 +130,7 @@ async function engineStep(state: AlgorithmChoices, position: StepPosition, engin
 }
 
 async function nameStep(state: AlgorithmChoices, position: StepPosition, services: Services) {
-  const taken = (name: string) => services.algorithms.list().some((a) => a.metadata.name === name);
+  const taken = (name: string) => services.algorithms.list(requireBackend(state).id).some((a) => a.metadata.name === name);
   const base = path.basename(state.codeDir ?? '').replace(/[^A-Za-z0-9_-]+/g, '-').replace(/^-+|-+$/g, '') || 'algorithm';
   const value = await inputStep({
     position,
@@ -131,7 +149,7 @@ async function nameStep(state: AlgorithmChoices, position: StepPosition, service
 
 /** Prefilled with the hyperparameters of the last completed job of this boot file. */
 async function parametersStep(state: AlgorithmChoices, position: StepPosition, services: Services) {
-  const completed = state.bootFile ? services.remembered.lastCompleted({ bootFile: state.bootFile }) : undefined;
+  const completed = state.bootFile ? services.remembered.lastCompleted(requireBackend(state).id, { bootFile: state.bootFile }) : undefined;
   const value = await inputStep({
     position,
     label: 'hyperparameters',

@@ -19,6 +19,7 @@ import {
   substituteVariables,
   type LaunchRequest,
 } from '../../debug/launchConfigurations';
+import type { TrainingBackend } from '../../backends/trainingBackend';
 import type { Services } from '../../services';
 import { flavorItems } from '../../drafts/flavorChoice';
 import { createAndReveal, requireTrust } from '../jobs/createJob';
@@ -71,10 +72,11 @@ export async function promoteToJob({ services, interactive }: CommandContext, ..
   requireTrust();
   const source = await promotionSource(services, args[0], interactive);
   if (!source) return undefined;
-  const taken = new Set((await services.engine.listJobs()).map((job) => job.metadata.name));
+  const { backend } = requireDevContainers(services.backends);
+  const taken = new Set((await backend.listJobs()).map((job) => job.metadata.name));
   let request: JobCreateRequest = { ...source.request, metadata: { ...source.request.metadata, name: uniqueName(source.request.metadata.name, (name) => taken.has(name)) } };
   if (interactive) {
-    const reviewed = await reviewPromotion(services, source, request);
+    const reviewed = await reviewPromotion(services, backend, source, request);
     if (reviewed === undefined) return undefined;
     if (reviewed === 'json') {
       await services.drafts.open(request.metadata.name, request);
@@ -83,7 +85,7 @@ export async function promoteToJob({ services, interactive }: CommandContext, ..
     request = reviewed;
   }
   try {
-    return await createAndReveal(services, request);
+    return await createAndReveal(services, backend, request);
   } catch (error) {
     throw source.config ? inLaunchTerms(error, source.config, request) : error;
   }
@@ -101,11 +103,11 @@ interface PromotionSource {
  * The job promotion will create, with its flavor (and why) and command line: Create, Change
  * Flavor…, or Open as JSON…. Resolves with the request to create, 'json', or undefined (closed).
  */
-async function reviewPromotion(services: Services, source: PromotionSource, initial: JobCreateRequest): Promise<JobCreateRequest | 'json' | undefined> {
+async function reviewPromotion(services: Services, backend: TrainingBackend, source: PromotionSource, initial: JobCreateRequest): Promise<JobCreateRequest | 'json' | undefined> {
   let request = initial;
   let reason = source.flavorReason ?? '';
   for (;;) {
-    const planned = await requireDevContainers(services.engine).check(request).catch((error: unknown) => {
+    const planned = await requireDevContainers(services.backends).host.check(request).catch((error: unknown) => {
       throw source.config ? inLaunchTerms(error, source.config, request) : error;
     });
     const command = bootCommand(planned.algorithm).map((part, index) => (index === 1 ? path.posix.basename(part) : part)).join(' ');
@@ -124,10 +126,10 @@ async function reviewPromotion(services: Services, source: PromotionSource, init
     );
     if (!picked) return undefined;
     if (picked.value !== 'flavor') {
-      await services.remembered.rememberFlavor(planned.spec.resource.flavor_id);
+      await services.remembered.rememberFlavor(backend.id, planned.spec.resource.flavor_id);
       return picked.value === 'json' ? 'json' : request;
     }
-    const flavors = await services.engine.listFlavors();
+    const flavors = await backend.listFlavors();
     const current = flavors.find((f) => f.flavor_id === planned.spec.resource.flavor_id);
     const flavor = await vscode.window.showQuickPick(
       flavorItems(flavors, current && { flavor: current, reason: reason || 'current' }),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { copyJob as copyOnBackend, copyName } from '../../backends/shared/jobOperations';
 import { invalidInput } from '../../core/errors';
 import { uniqueName } from '../../core/format';
 import { formatParameterList, jobNameSchema, parameterSchema, parseParameterList, toCreateRequest, type ValidJobCreateRequest } from '../../core/job';
@@ -18,32 +19,32 @@ const optionsSchema = z.strictObject({
 /**
  * Creates a new job from an existing one's spec. Interactive, the copy's name and hyperparameters
  * come prefilled and editable, and the whole spec can be opened as JSON before it is created.
- * Arguments: a node, a job id or `{jobId}`, then `{name?, parameters?}`; returns the new job's id.
+ * Arguments: a node, a job id, `{jobId}` or `{backend, jobId}`, then `{name?, parameters?}`;
+ * returns the new job's id (on the same backend).
  */
 export async function copyJob({ services, interactive }: CommandContext, ...args: unknown[]): Promise<string | undefined> {
   requireTrust();
-  const job = await jobArgument(services, 'copy', 'modelarts.jobs.copy', args[0]);
-  const request = toCreateRequest(job);
-  const taken = new Set(services.jobs.list().map((j) => j.metadata.name));
-  request.metadata.name = uniqueName(`${job.metadata.name}-copy`, (name) => taken.has(name));
-
+  const { backend, job } = await jobArgument(services, 'copy', 'modelarts.jobs.copy', args[0]);
   if (!interactive) {
     const parsed = optionsSchema.safeParse(args[1] ?? {});
     if (!parsed.success) throw invalidInput('modelarts.jobs.copy options', parsed.error);
     const { name, parameters } = parsed.data;
-    if (name) request.metadata.name = name;
-    if (parameters !== undefined) request.algorithm.parameters = typeof parameters === 'string' ? parseParameterList(parameters) : parameters;
-    const copy = await services.engine.createJob(request);
+    const copy = await copyOnBackend(backend, job.metadata.id, {
+      ...(name ? { name } : {}),
+      ...(parameters !== undefined ? { parameters: typeof parameters === 'string' ? parseParameterList(parameters) : parameters } : {}),
+    });
     services.log.info(`Copied training job ${job.metadata.name} to ${copy.metadata.name} (${copy.metadata.id})`);
     return copy.metadata.id;
   }
 
-  const edited = await editCopy(services, job.metadata.name, request);
+  const request = toCreateRequest(job);
+  request.metadata.name = await copyName(backend, job);
+  const edited = await editCopy(services, backend.id, job.metadata.name, request);
   if (edited === 'json') {
-    await services.drafts.open(request.metadata.name, request);
+    await services.drafts.open(request.metadata.name, request, backend.id);
     return undefined;
   }
-  return createAndReveal(services, edited);
+  return createAndReveal(services, backend, edited);
 }
 
 interface CopyChoices {
@@ -53,8 +54,8 @@ interface CopyChoices {
 }
 
 /** Three steps with Back: the copy's name, its hyperparameters, then Create or Open as JSON. */
-async function editCopy(services: Services, original: string, request: ValidJobCreateRequest): Promise<ValidJobCreateRequest | 'json'> {
-  const taken = (name: string) => services.jobs.list().some((job) => job.metadata.name === name);
+async function editCopy(services: Services, backend: string, original: string, request: ValidJobCreateRequest): Promise<ValidJobCreateRequest | 'json'> {
+  const taken = (name: string) => services.jobs.list(backend).some((job) => job.metadata.name === name);
   const state: CopyChoices = { name: request.metadata.name, parameters: formatParameterList(request.algorithm.parameters ?? []) };
   await runSteps(`Copy Training Job ${original}`, state, [
     {

@@ -1,24 +1,29 @@
 /**
- * "Create Training Job". Interactive, it is the multi-step flow of jobWizard.ts; started from a
- * folder, a Python file, a dataset or an algorithm (a JobDraft), those steps come filled in. With a
- * spec object it asks nothing, creates the job and returns its id.
+ * "Create Training Job". Interactive, it is the multi-step flow of jobWizard.ts (it asks "Run on"
+ * first when there are several backends); started from a folder, a Python file, a dataset or an
+ * algorithm (a JobDraft), those steps come filled in. With a spec object (and `{backend}`, else the
+ * local backend) it asks nothing, creates the job and returns its id.
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import type { JobRef } from '../../backends/jobRef';
+import type { TrainingBackend } from '../../backends/trainingBackend';
 import { ModelArtsError } from '../../core/errors';
 import type { TrainingJob } from '../../core/job';
 import { DRAFT_SCHEME } from '../../drafts/jobSpecDrafts';
 import type { Services } from '../../services';
+import { backendOption } from '../backendChoice';
+import type { CommandContext } from '../registry';
+import { codeFromUri, withWorkspaceCodeDir } from '../trainingCode';
 import { JobDraft } from './jobDraft';
 import { askForJob } from './jobWizard';
-import { codeFromUri, withWorkspaceCodeDir } from '../trainingCode';
-import type { CommandContext } from '../registry';
 
 export async function createJob({ services, interactive }: CommandContext, ...args: unknown[]): Promise<string | undefined> {
   requireTrust();
   if (!interactive) {
-    const job = await services.engine.createJob(withWorkspaceCodeDir(args[0], 'algorithm'));
-    services.log.info(`Created training job ${job.metadata.name} (${job.metadata.id})`);
+    const backend = backendOption(services, args[1]);
+    const job = await backend.createJob(withWorkspaceCodeDir(args[0], 'algorithm'));
+    services.log.info(`Created training job ${job.metadata.name} (${job.metadata.id}) on ${backend.displayName}`);
     return job.metadata.id;
   }
   // A folder or file the menu passed decides the code; the active editor's file is only offered first.
@@ -26,16 +31,17 @@ export async function createJob({ services, interactive }: CommandContext, ...ar
   const suggested = args[0] === undefined ? await codeFromUri(activePythonFile()) : {};
   const outcome = await askForJob(services, seed, suggested);
   if (outcome.open === 'json') {
-    await services.drafts.open(outcome.request.metadata.name, outcome.request);
+    await services.drafts.open(outcome.request.metadata.name, outcome.request, outcome.backend.id);
     return undefined;
   }
-  return createAndReveal(services, outcome.request);
+  return createAndReveal(services, outcome.backend, outcome.request);
 }
 
 /**
  * "Create Training Job" in the title of a job spec opened as JSON: creates the job from the
- * document's text as it is now. Arguments: `{uri}` (programmatic), the draft's URI (the editor
- * title passes it), or none for the active editor's.
+ * document's text as it is now, on the backend the draft was opened for (or `{backend}`).
+ * Arguments: `{uri, backend?}` (programmatic), the draft's URI (the editor title passes it), or
+ * none for the active editor's.
  */
 export async function createJobFromDraft({ services }: CommandContext, ...args: unknown[]): Promise<string | undefined> {
   requireTrust();
@@ -43,6 +49,8 @@ export async function createJobFromDraft({ services }: CommandContext, ...args: 
   const given = first && typeof first === 'object' && typeof (first as { uri?: unknown }).uri === 'string' ? vscode.Uri.parse((first as { uri: string }).uri) : undefined;
   const uri = first instanceof vscode.Uri ? first : (given ?? vscode.window.activeTextEditor?.document.uri);
   if (!uri) throw new ModelArtsError('Open a job spec (a .job.json document) to create a training job from it.', 'ModelArts.NoDraft');
+  const named = first && typeof first === 'object' && !(first instanceof vscode.Uri) ? first : { backend: services.drafts.backendOf(uri) };
+  const backend = backendOption(services, named);
   const document = await vscode.workspace.openTextDocument(uri);
   let spec: unknown;
   try {
@@ -50,27 +58,28 @@ export async function createJobFromDraft({ services }: CommandContext, ...args: 
   } catch (error) {
     throw new ModelArtsError(`${path.basename(uri.path)} is not valid JSON: ${(error as Error).message}`, 'ModelArts.InvalidJson');
   }
-  const id = await createAndReveal(services, withWorkspaceCodeDir(spec, 'algorithm'));
+  const id = await createAndReveal(services, backend, withWorkspaceCodeDir(spec, 'algorithm'));
   if (uri.scheme === DRAFT_SCHEME) await services.drafts.discard(uri);
   return id;
 }
 
 /** Creates the job with progress in the jobs view, reveals it and follows its log. */
-export async function createAndReveal(services: Services, request: unknown): Promise<string> {
+export async function createAndReveal(services: Services, backend: TrainingBackend, request: unknown): Promise<string> {
   const name = (request as { metadata?: { name?: unknown } })?.metadata?.name;
   const job = await vscode.window.withProgress(
     { location: { viewId: 'modelarts.jobs' }, title: `Creating ${typeof name === 'string' ? name : 'training job'}` },
-    (progress) => services.engine.createJob(request, { onProgress: (message) => progress.report({ message }) }),
+    (progress) => backend.createJob(request, { onProgress: (message) => progress.report({ message }) }),
   );
-  services.log.info(`Created training job ${job.metadata.name} (${job.metadata.id})`);
-  await revealJob(services, job);
-  if (services.settings.showLogsOnCreate) services.jobLogs.show(job, job.status.tasks[0] ?? 'worker-0', true);
+  services.log.info(`Created training job ${job.metadata.name} (${job.metadata.id}) on ${backend.displayName}`);
+  const ref = { backend: backend.id, id: job.metadata.id };
+  await revealJob(services, ref, job);
+  if (services.settings.showLogsOnCreate) services.jobLogs.show(ref, job, job.status.tasks[0] ?? 'worker-0', true);
   return job.metadata.id;
 }
 
-export async function revealJob(services: Services, job: TrainingJob): Promise<void> {
+export async function revealJob(services: Services, ref: JobRef, job: TrainingJob): Promise<void> {
   services.jobsTree.setFilter({});
-  await services.jobsView.reveal(services.jobsTree.nodeFor(job), { select: true, focus: false }).then(undefined, () => undefined);
+  await services.jobsView.reveal(services.jobsTree.nodeFor(ref.backend, job), { select: true, focus: false }).then(undefined, () => undefined);
 }
 
 export function requireTrust(): void {
@@ -81,8 +90,6 @@ export function requireTrust(): void {
     );
   }
 }
-
-// ---- Where the flow starts --------------------------------------------------------------------
 
 function activePythonFile(): vscode.Uri | undefined {
   const document = vscode.window.activeTextEditor?.document;

@@ -12,7 +12,7 @@ const optionsSchema = z.strictObject({ deleteOutputs: z.boolean({ error: 'must b
  * to also delete what it uploaded to its output locations (kept by default).
  */
 export async function deleteJob({ services, interactive }: CommandContext, ...args: unknown[]): Promise<{ deleted: string } | undefined> {
-  const job = await jobArgument(services, 'delete', 'modelarts.jobs.delete', args[0]);
+  const { backend, job } = await jobArgument(services, 'delete', 'modelarts.jobs.delete', args[0]);
   const { id, name } = job.metadata;
   const parsed = optionsSchema.safeParse(args[1] ?? {});
   if (!parsed.success) throw invalidInput('modelarts.jobs.delete options', parsed.error);
@@ -28,7 +28,7 @@ export async function deleteJob({ services, interactive }: CommandContext, ...ar
     });
     if (answer !== 'DELETE') return undefined;
   }
-  await services.engine.deleteJob(id, { deleteOutputs });
+  await backend.deleteJob(id, { deleteOutputs });
   services.log.info(`Deleted training job ${name} (${id})`);
   return { deleted: id };
 }

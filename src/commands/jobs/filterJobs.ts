@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { invalidInput } from '../../core/errors';
 import { JOB_PHASES, type JobPhase } from '../../core/lifecycle';
 import { BACK, inputStep, pickManyStep, runSteps } from '../multiStep';
-import type { JobsFilter } from '../../views/jobsTree';
+import { LoadMoreJobsNode, type JobsFilter } from '../../views/jobsTree';
 import type { CommandContext } from '../registry';
 
 const filterSchema = z.strictObject({
@@ -20,7 +20,7 @@ export async function filterJobs({ services, interactive }: CommandContext, ...a
   if (interactive) {
     const current = services.jobsTree.filter;
     const counts = new Map<string, number>();
-    for (const job of services.jobs.list()) counts.set(job.status.phase, (counts.get(job.status.phase) ?? 0) + 1);
+    for (const { job } of services.jobs.all()) counts.set(job.status.phase, (counts.get(job.status.phase) ?? 0) + 1);
     const state: { phases: JobPhase[]; name: string } = { phases: [...(current.phases ?? [])], name: current.name ?? '' };
     await runSteps('Filter Training Jobs', state, [
       {
@@ -56,9 +56,12 @@ export async function clearJobsFilter({ services }: CommandContext): Promise<{ f
   return matchingCount({}, services);
 }
 
-/** "Load more…" under the last job shown; returns how many jobs the view may now show. */
-export async function loadMoreJobs({ services }: CommandContext): Promise<{ limit: number }> {
-  return { limit: services.jobsTree.loadMore() };
+/** "Load more…" under the last job of a backend shown (the row passes itself; `{backend}` from code); returns how many jobs that backend's list may now show. */
+export async function loadMoreJobs({ services }: CommandContext, ...args: unknown[]): Promise<{ limit: number }> {
+  const first = args[0];
+  const backend = first instanceof LoadMoreJobsNode ? first.backend : first && typeof first === 'object' && typeof (first as { backend?: unknown }).backend === 'string' ? (first as { backend: string }).backend : undefined;
+  if (backend !== undefined) services.backends.require(backend);
+  return { limit: services.jobsTree.loadMore(backend) };
 }
 
 function matchingCount(filter: JobsFilter, services: CommandContext['services']): { filter: JobsFilter; matching: number } {

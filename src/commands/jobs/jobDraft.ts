@@ -8,6 +8,8 @@ export interface JobDraftSeed {
   readonly bootFile?: string;
   /** Start from this algorithm: its code, boot file, engine, parameters and channels. */
   readonly algorithmId?: string;
+  /** The backend to run on (an algorithm's, a job spec file's); asked when there are several and none is given. */
+  readonly backend?: string;
   /** Inputs filled in, as `{name, url}` with an obs:// or s3:// URL or a local folder. */
   readonly inputs?: ReadonlyArray<{ readonly name: string; readonly url: string }>;
 }

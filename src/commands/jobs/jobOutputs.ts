@@ -20,6 +20,7 @@ import { copyFolderInto } from '../../storage/folderCopy';
 import { localFiles } from '../../storage/transfer';
 import { JobPartNode } from '../../views/jobsTree';
 import type { CommandContext } from '../registry';
+import { jobSelector, resolveJob, type JobSelector } from './jobArgument';
 
 interface OutputTarget {
   readonly job: TrainingJob;
@@ -28,47 +29,44 @@ interface OutputTarget {
   readonly folder: string;
 }
 
-const targetSchema = z.looseObject(
-  {
-    jobId: z.string({ error: 'must be a training job id' }).min(1),
-    output: z.string({ error: "must name one of the job's outputs, such as train_url" }).min(1),
-  },
+const outputSchema = z.looseObject(
+  { output: z.string({ error: "must name one of the job's outputs, such as train_url" }).min(1) },
   { error: "give an output node, or {jobId, output} naming one of the job's outputs" },
 );
 
 async function outputTarget(services: Services, command: string, arg: unknown): Promise<OutputTarget> {
-  let jobId: string;
+  let selector: JobSelector;
   let output: string;
   if (arg instanceof JobPartNode && arg.part.kind === 'output') {
-    jobId = arg.parent.id;
+    selector = arg.parent.ref;
     output = arg.part.name;
   } else if (arg === undefined) {
-    ({ jobId, output } = await pickOutput(services));
+    ({ selector, output } = await pickOutput(services));
   } else {
-    const parsed = targetSchema.safeParse(arg);
+    const parsed = outputSchema.safeParse(arg);
     if (!parsed.success) throw invalidInput(`${command} arguments`, parsed.error);
-    ({ jobId, output } = parsed.data);
+    selector = jobSelector(command, arg);
+    output = parsed.data.output;
   }
-  const job = (await services.engine.getJob(jobId)) ?? services.jobs.get(jobId);
-  if (!job) throw new NotFoundError('job', jobId);
+  const { backend, job } = await resolveJob(services, selector);
   if (!job.algorithm.outputs.some((o) => o.name === output)) {
     throw new InvalidInputError(`${command} arguments`, [{ field: 'output', message: `${job.metadata.name} has no output "${output}" (it has ${job.algorithm.outputs.map((o) => o.name).join(', ') || 'none'})` }]);
   }
-  const folder = services.engine.outputLocation(jobId, output);
+  const folder = backend.localFiles?.outputLocation(job.metadata.id, output);
   if (!folder) throw new NotFoundError('output', `${output} of job ${job.metadata.name} on this machine`);
   return { job, output, folder };
 }
 
-async function pickOutput(services: Services): Promise<{ jobId: string; output: string }> {
-  const items = services.jobs.list().flatMap((job) =>
+async function pickOutput(services: Services): Promise<{ selector: JobSelector; output: string }> {
+  const items = services.jobs.all().flatMap(({ backend, job }) =>
     job.algorithm.outputs
-      .filter((output) => services.engine.outputLocation(job.metadata.id, output.name))
-      .map((output) => ({ label: `${job.metadata.name} · ${output.name}`, description: job.status.phase, jobId: job.metadata.id, output: output.name })),
+      .filter((output) => services.backends.get(backend)?.localFiles?.outputLocation(job.metadata.id, output.name))
+      .map((output) => ({ label: `${job.metadata.name} · ${output.name}`, description: job.status.phase, selector: { backend, id: job.metadata.id }, output: output.name })),
   );
   if (!items.length) throw new NotFoundError('output', 'kept on this machine by any training job');
   const picked = await vscode.window.showQuickPick(items, { title: 'Output of a Training Job', placeHolder: 'Which job output?', matchOnDescription: true });
   if (!picked) throw new CancelledError('Picking an output');
-  return { jobId: picked.jobId, output: picked.output };
+  return { selector: picked.selector, output: picked.output };
 }
 
 /** Whether this editor can show a folder in the OS's file manager (a desktop VS Code with local files). */

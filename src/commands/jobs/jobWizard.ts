@@ -1,7 +1,8 @@
 /**
- * The steps of "Create Training Job": code folder or algorithm, boot file, engine, flavor, node
- * count, hyperparameters, inputs, outputs, name, review — ten steps with Back, always counted out of
- * ten. What comes prefilled says where it came from: the last *completed* job of the same code
+ * The steps of "Create Training Job": (with several backends) where it runs, code folder or
+ * algorithm, boot file, engine, flavor, node count, hyperparameters, inputs, outputs, name, review —
+ * ten steps (eleven with "Run on") with Back, always counted out of the same total. What comes
+ * prefilled says where it came from: the last *completed* job of the same code on that backend
  * (hyperparameters, inputs, flavor), the flavor chosen last, the backend's default flavor (and why).
  */
 import * as fs from 'node:fs';
@@ -15,7 +16,10 @@ import { formatParameterList, jobNameSchema, parseParameterList, type JobCreateR
 import { channelTextProblem, hyperparameterTextProblem, parseChannelText, resolveLocalLocation } from '../../core/jobText';
 import { describeEngine, type PresetEngine } from '../../core/presetEngines';
 import type { CompletedRun } from '../../drafts/rememberedChoices';
+import { LOCAL_BACKEND_ID } from '../../backends/jobRef';
+import type { TrainingBackend } from '../../backends/trainingBackend';
 import type { Services } from '../../services';
+import { backendStep } from '../backendChoice';
 import { BACK, SKIPPED, inputStep, pickStep, runSteps, type Step, type StepPosition } from '../multiStep';
 import { findPythonFiles, noPresetEngine } from '../trainingCode';
 import { flavorItems, preferredFlavor } from '../../drafts/flavorChoice';
@@ -25,6 +29,7 @@ import type { JobDraftSeed } from './jobDraft';
 const TITLE = 'Create Training Job';
 
 interface JobChoices {
+  backend: TrainingBackend;
   codeDir?: string;
   bootFile?: string;
   /** The boot file came with the code folder (a Python file was the starting point). */
@@ -49,12 +54,31 @@ interface Catalog {
   readonly flavors: Flavor[];
 }
 
-export async function askForJob(services: Services, seed: JobDraftSeed, suggested: JobDraftSeed): Promise<{ request: JobCreateRequest; open: 'create' | 'json' }> {
-  const { engine } = services;
-  const [algorithms, engines, flavors] = await Promise.all([engine.listAlgorithms(), engine.listPresetEngines(), engine.listFlavors()]);
-  const catalog: Catalog = { algorithms, engines, flavors };
-  const algorithm = seed.algorithmId ? algorithms.find((a) => a.metadata.id === seed.algorithmId) : undefined;
+/** A backend's algorithms, engines and flavors, read once per flow. */
+class Catalogs {
+  private readonly loaded = new Map<string, Promise<Catalog>>();
+
+  of(backend: TrainingBackend): Promise<Catalog> {
+    let catalog = this.loaded.get(backend.id);
+    if (!catalog) {
+      catalog = Promise.all([backend.listAlgorithms(), backend.listPresetEngines(), backend.listFlavors()]).then(([algorithms, engines, flavors]) => ({ algorithms, engines, flavors }));
+      this.loaded.set(backend.id, catalog);
+    }
+    return catalog;
+  }
+}
+
+export async function askForJob(services: Services, seed: JobDraftSeed, suggested: JobDraftSeed): Promise<{ backend: TrainingBackend; request: JobCreateRequest; open: 'create' | 'json' }> {
+  const catalogs = new Catalogs();
+  const preferred = services.backends.get(services.settings.defaultBackend);
+  const first = seed.backend
+    ? services.backends.require(seed.backend)
+    : preferred?.state.kind === 'available'
+      ? preferred
+      : (services.backends.list().find((b) => b.state.kind === 'available') ?? services.backends.require(LOCAL_BACKEND_ID));
+  const algorithm = seed.algorithmId ? (await catalogs.of(first)).algorithms.find((a) => a.metadata.id === seed.algorithmId) : undefined;
   const state: JobChoices = {
+    backend: first,
     ...(seed.codeDir ? { codeDir: seed.codeDir } : {}),
     ...(seed.bootFile ? { bootFile: seed.bootFile, bootFileGiven: true } : {}),
     ...(algorithm ? { algorithm } : {}),
@@ -62,11 +86,14 @@ export async function askForJob(services: Services, seed: JobDraftSeed, suggeste
     ...(seed.inputs?.length ? { seedInputs: seed.inputs.map((input) => `${input.name}=${input.url}`).join(' ') } : {}),
   };
   const fromSource = !seed.codeDir && !algorithm;
+  // "Run on" first, only when there is a choice (an algorithm belongs to its backend).
+  const chooseBackend = services.backends.size > 1 && !algorithm && !seed.backend;
   const steps: Array<Step<JobChoices>> = [
-    { applies: () => fromSource, run: (s, position) => sourceStep(s, position, catalog, suggested) },
+    ...(chooseBackend ? [{ run: (s: JobChoices, position: StepPosition) => runOnStep(s, position, services) }] : []),
+    { applies: () => fromSource, run: async (s, position) => sourceStep(s, position, await catalogs.of(s.backend), suggested) },
     { applies: (s) => !s.algorithm && !s.bootFileGiven, run: (s, position) => bootFileStep(s, position) },
-    { applies: (s) => !s.algorithm, run: (s, position) => engineStep(s, position, catalog.engines) },
-    { run: (s, position) => flavorStep(s, position, services, catalog.flavors) },
+    { applies: (s) => !s.algorithm, run: async (s, position) => engineStep(s, position, (await catalogs.of(s.backend)).engines) },
+    { run: async (s, position) => flavorStep(s, position, services, (await catalogs.of(s.backend)).flavors) },
     { applies: (s) => (s.flavor?.max_num ?? 1) > 1, run: (s, position) => nodeCountStep(s, position) },
     { run: (s, position) => parametersStep(s, position, lastCompleted(services, s)) },
     { run: (s, position) => inputsStep(s, position, services) },
@@ -75,13 +102,21 @@ export async function askForJob(services: Services, seed: JobDraftSeed, suggeste
     { run: (s, position) => reviewStep(s, position) },
   ];
   await runSteps(TITLE, state, steps);
-  if (state.flavor) await services.remembered.rememberFlavor(state.flavor.flavor_id);
-  return { request: toRequest(state), open: state.open ?? 'create' };
+  if (state.flavor) await services.remembered.rememberFlavor(state.backend.id, state.flavor.flavor_id);
+  return { backend: state.backend, request: toRequest(state), open: state.open ?? 'create' };
+}
+
+async function runOnStep(state: JobChoices, position: StepPosition, services: Services) {
+  const picked = await backendStep(services, position, 'run on', state.backend);
+  if (picked === BACK) return BACK;
+  // Another backend has other engines and flavors: what was chosen from the old ones goes.
+  if (picked !== state.backend) Object.assign(state, { backend: picked, engine: undefined, flavor: undefined, algorithm: undefined });
+  return;
 }
 
 function lastCompleted(services: Services, state: JobChoices): CompletedRun | undefined {
-  if (state.algorithm) return services.remembered.lastCompleted({ algorithmId: state.algorithm.metadata.id });
-  return state.bootFile ? services.remembered.lastCompleted({ bootFile: state.bootFile }) : undefined;
+  if (state.algorithm) return services.remembered.lastCompleted(state.backend.id, { algorithmId: state.algorithm.metadata.id });
+  return state.bootFile ? services.remembered.lastCompleted(state.backend.id, { bootFile: state.bootFile }) : undefined;
 }
 
 /** Relative input folders are relative to the workspace folder of the code (or the code folder outside the workspace). */
@@ -167,7 +202,7 @@ async function flavorStep(state: JobChoices, position: StepPosition, services: S
   const preferred = preferredFlavor(flavors, {
     setting: services.settings.defaultFlavor,
     ...(lastCompleted(services, state) ? { lastCompleted: lastCompleted(services, state) } : {}),
-    ...(services.remembered.lastFlavor ? { lastChosen: services.remembered.lastFlavor } : {}),
+    ...(services.remembered.lastFlavor(state.backend.id) ? { lastChosen: services.remembered.lastFlavor(state.backend.id) } : {}),
   });
   const items = flavorItems(flavors, preferred);
   const current = state.flavor?.flavor_id ?? preferred?.flavor.flavor_id;
@@ -267,7 +302,7 @@ async function outputsStep(state: JobChoices, position: StepPosition) {
 
 async function nameStep(state: JobChoices, position: StepPosition, services: Services) {
   const base = state.algorithm?.metadata.name ?? path.basename(state.codeDir ?? 'job');
-  const existing = (name: string) => services.jobs.list().find((job) => job.metadata.name === name);
+  const existing = (name: string) => services.jobs.list(state.backend.id).find((job) => job.metadata.name === name);
   const taken = (name: string) => existing(name) !== undefined;
   const value = await inputStep({
     position,

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { invalidInput } from '../../core/errors';
 import { uniqueName } from '../../core/format';
 import { jobNameSchema } from '../../core/job';
+import { saveJobAsAlgorithm as saveOnBackend } from '../../backends/shared/jobOperations';
 import { jobArgument } from './jobArgument';
 import { BACK, inputStep, runSteps } from '../multiStep';
 import type { CommandContext } from '../registry';
@@ -18,10 +19,10 @@ const optionsSchema = z.strictObject({
  * `{name?, description?}`; returns the algorithm's id.
  */
 export async function saveJobAsAlgorithm({ services, interactive }: CommandContext, ...args: unknown[]): Promise<string | undefined> {
-  const job = await jobArgument(services, 'saveAsAlgorithm', 'modelarts.jobs.saveAsAlgorithm', args[0]);
+  const { backend, job } = await jobArgument(services, 'saveAsAlgorithm', 'modelarts.jobs.saveAsAlgorithm', args[0]);
   let options: z.output<typeof optionsSchema> = {};
   if (interactive) {
-    const taken = new Set((await services.engine.listAlgorithms()).map((a) => a.metadata.name));
+    const taken = new Set((await backend.listAlgorithms()).map((a) => a.metadata.name));
     const state = { name: uniqueName(job.metadata.name, (candidate) => taken.has(candidate)), description: job.metadata.description.slice(0, 256) };
     // Two steps with Back, like every multi-step flow: the name, then the description.
     await runSteps(`Save ${job.metadata.name} as Algorithm`, state, [
@@ -63,7 +64,7 @@ export async function saveJobAsAlgorithm({ services, interactive }: CommandConte
     if (!parsed.success) throw invalidInput('modelarts.jobs.saveAsAlgorithm options', parsed.error);
     options = parsed.data;
   }
-  const algorithm = await services.engine.saveJobAsAlgorithm(job.metadata.id, options);
+  const algorithm = await saveOnBackend(backend, job.metadata.id, options);
   services.log.info(`Saved training job ${job.metadata.name} as algorithm ${algorithm.metadata.name} (${algorithm.metadata.id})`);
   if (interactive) {
     void vscode.window.showInformationMessage(`Saved ${job.metadata.name} as algorithm ${algorithm.metadata.name}.`, 'Show Algorithms').then((choice) => {

@@ -1,17 +1,15 @@
 import * as vscode from 'vscode';
 import { z } from 'zod';
-import { CancelledError, InvalidInputError, NotFoundError, invalidInput } from '../../core/errors';
+import { CancelledError, InvalidInputError, NotFoundError } from '../../core/errors';
 import { JobPartNode } from '../../views/jobsTree';
-import { jobArgument } from './jobArgument';
 import type { CommandContext } from '../registry';
+import { jobArgument } from './jobArgument';
 
-const argsSchema = z.strictObject({
-  jobId: z.string({ error: 'must be a job id' }).min(1),
-  task: z.string({ error: 'must be a task name such as worker-0' }).optional(),
-});
+const taskSchema = z.looseObject({ task: z.string({ error: 'must be a task name such as worker-0' }).optional() });
 
 export interface ShowLogsResult {
   jobId: string;
+  backend: string;
   task: string;
   /** Name of the output channel that follows the log. */
   channel: string;
@@ -19,24 +17,22 @@ export interface ShowLogsResult {
 
 /**
  * Follows a job's log in its own output channel: the whole history, then live. Arguments: a job or
- * task node, a job id (and task), or `{jobId, task}`; with none, asks which job. A multi-node job
- * asks which task unless one is given.
+ * task node, a job id (and task), or `{jobId, backend?, task?}`; with none, asks which job. A
+ * multi-node job asks which task unless one is given.
  */
 export async function showLogs({ services, interactive }: CommandContext, ...args: unknown[]): Promise<ShowLogsResult | undefined> {
   const [first, second] = args;
   let task: string | undefined;
-  let target: unknown = first;
   if (first instanceof JobPartNode && first.part.kind === 'task') task = first.part.task;
   else if (typeof first === 'string' && second !== undefined) {
     if (typeof second !== 'string') throw new InvalidInputError('modelarts.jobs.showLogs', [{ field: 'task', message: 'must be a task name such as worker-0' }]);
     task = second;
   } else if (first && typeof first === 'object' && !(first instanceof JobPartNode) && !('job' in first)) {
-    const parsed = argsSchema.safeParse(first);
-    if (!parsed.success) throw invalidInput('modelarts.jobs.showLogs arguments', parsed.error);
-    target = parsed.data.jobId;
+    const parsed = taskSchema.safeParse(first);
+    if (!parsed.success) throw new InvalidInputError('modelarts.jobs.showLogs arguments', [{ field: 'task', message: 'must be a task name such as worker-0' }]);
     task = parsed.data.task;
   }
-  const job = await jobArgument(services, 'showLogs', 'modelarts.jobs.showLogs', target);
+  const { job, ref } = await jobArgument(services, 'showLogs', 'modelarts.jobs.showLogs', first);
   const tasks = job.status.tasks.length ? job.status.tasks : ['worker-0'];
   if (!task && interactive && tasks.length > 1) {
     const picked = await vscode.window.showQuickPick(tasks, { title: `Show Logs of ${job.metadata.name}`, placeHolder: 'Which task (node) to follow' });
@@ -45,6 +41,6 @@ export async function showLogs({ services, interactive }: CommandContext, ...arg
   }
   task ??= tasks[0] ?? 'worker-0';
   if (!tasks.includes(task)) throw new NotFoundError('task', `${task} of job ${job.metadata.name}`);
-  const channel = services.jobLogs.show(job, task, !interactive);
-  return { jobId: job.metadata.id, task, channel: channel.name };
+  const channel = services.jobLogs.show(ref, job, task, !interactive);
+  return { jobId: ref.id, backend: ref.backend, task, channel: channel.name };
 }

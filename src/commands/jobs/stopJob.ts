@@ -1,14 +1,16 @@
 import * as vscode from 'vscode';
+import { stopJobAndWait } from '../../backends/shared/jobOperations';
 import type { JobPhase } from '../../core/lifecycle';
 import { jobArgument } from './jobArgument';
 import type { CommandContext } from '../registry';
 
 /**
  * Stops a Creating, Pending or Running job and resolves once it has ended. Interactive, it asks
- * for YES first, as the ModelArts console does. Arguments: a node, a job id or `{jobId}`.
+ * for YES first, as the ModelArts console does. Arguments: a node, a job id, `{jobId}` or
+ * `{backend, jobId}`.
  */
 export async function stopJob({ services, interactive }: CommandContext, ...args: unknown[]): Promise<{ jobId: string; phase: JobPhase } | undefined> {
-  const job = await jobArgument(services, 'stop', 'modelarts.jobs.stop', args[0]);
+  const { backend, job } = await jobArgument(services, 'stop', 'modelarts.jobs.stop', args[0]);
   const { id, name } = job.metadata;
   if (interactive) {
     const answer = await vscode.window.showInputBox({
@@ -20,7 +22,7 @@ export async function stopJob({ services, interactive }: CommandContext, ...args
     });
     if (answer !== 'YES') return undefined;
   }
-  const stopped = await vscode.window.withProgress({ location: { viewId: 'modelarts.jobs' }, title: `Stopping ${name}` }, () => services.engine.stopJob(id));
+  const stopped = await vscode.window.withProgress({ location: { viewId: 'modelarts.jobs' }, title: `Stopping ${name}` }, () => stopJobAndWait(backend, id));
   services.log.info(`Stopped training job ${name} (${id}): ${stopped.status.phase}`);
   return { jobId: id, phase: stopped.status.phase };
 }
