@@ -8,7 +8,7 @@ import * as vscode from 'vscode';
 import { z } from 'zod';
 import { InvalidInputError, type FieldIssue } from './core/errors';
 import { dockerOptions } from './backends/local/docker';
-import { isHttpUrl } from './storage/s3Store';
+import { isHttpUrl } from './storage/s3Config';
 
 const BUCKET_PATTERN = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 

@@ -11,66 +11,16 @@ import * as https from 'node:https';
 import * as path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CreateBucketCommand,
-  CreateMultipartUploadCommand,
-  DeleteObjectsCommand,
-  GetObjectCommand,
-  HeadBucketCommand,
-  ListBucketsCommand,
-  ListObjectsV2Command,
-  ListPartsCommand,
-  PutObjectCommand,
-  S3Client,
-  UploadPartCommand,
-} from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { CancelledError, invalidInput } from '../core/errors';
 import { Semaphore, cancelled, forEachConcurrently, throwIfAborted } from './concurrency';
 import type { LevelOptions, ListOptions, ObjectStore, StoreLevel, StoredObject, TransferOptions } from './objectStore';
 import { StorageError } from './storageError';
 
-const MIB = 1024 * 1024;
-/** S3 refuses parts under 5 MiB (except the last) and more than 10,000 parts. */
-const MIN_PART_SIZE = 5 * MIB;
-const MAX_PARTS = 10_000;
+import { MAX_PARTS, MIB, bucketsSchema, levelPageSchema, listPageSchema, partsPageSchema, s3StoreConfigSchema, type ResolvedS3Config, type S3StoreConfig } from './s3Config';
+import { loadS3Sdk, type S3Sdk } from './s3Sdk';
 
-/** An http:// or https:// URL with a host: what an S3 endpoint must be. */
-export function isHttpUrl(value: string): boolean {
-  try {
-    const url = new URL(value);
-    return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
-  } catch {
-    return false;
-  }
-}
-
-export const s3StoreConfigSchema = z
-  .object({
-    endpoint: z.string().refine(isHttpUrl, { error: 'must be an http:// or https:// URL, such as https://obs.cn-north-4.myhuaweicloud.com' }),
-    region: z.string().min(1, { error: 'must name the region, such as cn-north-4 (any name for a server with one region)' }),
-    /** Bucket in the path (http://host/bucket/key) rather than in the host name; what most S3-compatible servers want. */
-    forcePathStyle: z.boolean().default(true),
-    credentials: z
-      .object({
-        accessKeyId: z.string().min(1, { error: 'is empty' }),
-        secretAccessKey: z.string().min(1, { error: 'is empty' }),
-        sessionToken: z.string().min(1, { error: 'is empty (leave it out when there is none)' }).optional(),
-      })
-      .strict(),
-    /** Files at least this large go up in parts. */
-    multipartThresholdBytes: z.number().int().min(MIN_PART_SIZE).default(16 * MIB),
-    partSizeBytes: z.number().int().min(MIN_PART_SIZE).max(5 * 1024 * MIB).default(16 * MIB),
-    /** Parts of one file in flight at once. */
-    partConcurrency: z.number().int().min(1).max(64).default(4),
-    /** Object and part requests in flight at once over the whole store (all files together). */
-    maxRequests: z.number().int().min(1).max(256).default(24),
-  })
-  .strict();
-export type S3StoreConfig = z.input<typeof s3StoreConfigSchema>;
-type ResolvedConfig = z.output<typeof s3StoreConfigSchema>;
+export { isHttpUrl, s3StoreConfigSchema, type S3StoreConfig } from './s3Config';
 
 export interface S3StoreOptions {
   /** Folder for the journals of unfinished multipart uploads (kept across restarts). */
@@ -101,28 +51,6 @@ const journalSchema = z.object({
 });
 type Journal = z.output<typeof journalSchema>;
 
-const listPageSchema = z.object({
-  Contents: z
-    .array(z.object({ Key: z.string(), Size: z.number().nonnegative(), ETag: z.string().optional(), LastModified: z.date().optional() }))
-    .optional(),
-  IsTruncated: z.boolean().optional(),
-  NextContinuationToken: z.string().optional(),
-});
-
-const levelPageSchema = listPageSchema.extend({
-  CommonPrefixes: z.array(z.object({ Prefix: z.string() })).optional(),
-});
-
-const bucketsSchema = z.object({
-  Buckets: z.array(z.object({ Name: z.string() })).optional(),
-});
-
-const partsPageSchema = z.object({
-  Parts: z.array(z.object({ PartNumber: z.number().int().positive(), ETag: z.string(), Size: z.number().nonnegative() })).optional(),
-  IsTruncated: z.boolean().optional(),
-  NextPartNumberMarker: z.union([z.string(), z.number()]).optional(),
-});
-
 interface SdkError {
   name?: string;
   Code?: string;
@@ -133,8 +61,10 @@ interface SdkError {
 
 export class S3Store implements ObjectStore {
   readonly description: string;
-  private readonly config: ResolvedConfig;
-  private readonly client: S3Client;
+  private readonly config: ResolvedS3Config;
+  /** The AWS SDK, loaded when the first S3 store is made (it is half of what activation would load otherwise). */
+  private readonly sdk: S3Sdk = loadS3Sdk();
+  private readonly client: InstanceType<S3Sdk['S3Client']>;
   private readonly requests: Semaphore;
   private readonly journalDir: string;
   private readonly uploadsInParts = new Map<string, Promise<void>>();
@@ -149,7 +79,7 @@ export class S3Store implements ObjectStore {
     this.requests = new Semaphore(this.config.maxRequests);
     // Keep-alive sockets, enough for every transfer request plus listings and completions.
     const agentOptions = { keepAlive: true, maxSockets: this.config.maxRequests + 4 };
-    this.client = new S3Client({
+    this.client = new this.sdk.S3Client({
       endpoint: this.config.endpoint,
       region: this.config.region,
       forcePathStyle: this.config.forcePathStyle,
@@ -172,7 +102,7 @@ export class S3Store implements ObjectStore {
     do {
       const answer = await this.send('ListObjectsV2', bucket, prefix, options.signal, (abortSignal) =>
         this.client.send(
-          new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix || undefined, MaxKeys: pageSize, ContinuationToken: token }),
+          new this.sdk.ListObjectsV2Command({ Bucket: bucket, Prefix: prefix || undefined, MaxKeys: pageSize, ContinuationToken: token }),
           { abortSignal },
         ),
       );
@@ -189,7 +119,7 @@ export class S3Store implements ObjectStore {
     const pageSize = Math.max(1, Math.min(options.pageSize ?? 1000, 1000));
     const answer = await this.send('ListObjectsV2', bucket, prefix, options.signal, (abortSignal) =>
       this.client.send(
-        new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix || undefined, Delimiter: '/', MaxKeys: pageSize, ContinuationToken: options.continuationToken }),
+        new this.sdk.ListObjectsV2Command({ Bucket: bucket, Prefix: prefix || undefined, Delimiter: '/', MaxKeys: pageSize, ContinuationToken: options.continuationToken }),
         { abortSignal },
       ),
     );
@@ -206,7 +136,7 @@ export class S3Store implements ObjectStore {
   }
 
   async listBuckets(options: { readonly signal?: AbortSignal } = {}): Promise<string[]> {
-    const answer = await this.send('ListBuckets', '', undefined, options.signal, (abortSignal) => this.client.send(new ListBucketsCommand({}), { abortSignal }));
+    const answer = await this.send('ListBuckets', '', undefined, options.signal, (abortSignal) => this.client.send(new this.sdk.ListBucketsCommand({}), { abortSignal }));
     const parsed = bucketsSchema.safeParse(answer);
     if (!parsed.success) throw new StorageError(`The ${this.description} sent a bucket list this extension cannot read (${parsed.error.issues[0]?.message}).`, 'InvalidListing');
     return (parsed.data.Buckets ?? []).map((b) => b.Name).sort();
@@ -217,7 +147,7 @@ export class S3Store implements ObjectStore {
     const temp = path.join(path.dirname(file), `.${path.basename(file)}.partial-${randomBytes(6).toString('hex')}`);
     await this.requests.run(async () => {
       const answer = await this.send('GetObject', bucket, key, options.signal, (abortSignal) =>
-        this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal }),
+        this.client.send(new this.sdk.GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal }),
       );
       const expected = answer.ContentLength;
       let bytes = 0;
@@ -264,7 +194,7 @@ export class S3Store implements ObjectStore {
       const body = await fs.promises.readFile(file);
       throwIfAborted(options.signal);
       await this.send('PutObject', bucket, key, options.signal, (abortSignal) =>
-        this.client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentLength: body.length }), { abortSignal }),
+        this.client.send(new this.sdk.PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentLength: body.length }), { abortSignal }),
       );
     }, options.signal);
     options.onProgress?.({ bytes: stat.size, totalBytes: stat.size, objects: 1, totalObjects: 1 });
@@ -285,7 +215,7 @@ export class S3Store implements ObjectStore {
     for (let start = 0; start < keys.length; start += 1000) {
       const batch = keys.slice(start, start + 1000);
       const answer = await this.send('DeleteObjects', bucket, batch[0] ?? '', options.signal, (abortSignal) =>
-        this.client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }), { abortSignal }),
+        this.client.send(new this.sdk.DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }), { abortSignal }),
       );
       const errors = (answer.Errors ?? []).filter((e) => e.Code !== 'NoSuchKey');
       if (errors.length) {
@@ -300,13 +230,13 @@ export class S3Store implements ObjectStore {
 
   async ensureBucket(bucket: string): Promise<void> {
     try {
-      await this.client.send(new HeadBucketCommand({ Bucket: bucket }));
+      await this.client.send(new this.sdk.HeadBucketCommand({ Bucket: bucket }));
       return;
     } catch (error) {
       if ((error as SdkError).$metadata?.httpStatusCode !== 404) throw this.failure(error, 'HeadBucket', bucket);
     }
     try {
-      await this.client.send(new CreateBucketCommand({ Bucket: bucket }));
+      await this.client.send(new this.sdk.CreateBucketCommand({ Bucket: bucket }));
     } catch (error) {
       const code = (error as SdkError).name;
       if (code !== 'BucketAlreadyOwnedByYou' && code !== 'BucketAlreadyExists') throw this.failure(error, 'CreateBucket', bucket);
@@ -329,7 +259,7 @@ export class S3Store implements ObjectStore {
     } else {
       const partSize = Math.max(this.config.partSizeBytes, Math.ceil(stat.size / MAX_PARTS / MIB) * MIB);
       const created = await this.send('CreateMultipartUpload', bucket, key, signal, (abortSignal) =>
-        this.client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }), { abortSignal }),
+        this.client.send(new this.sdk.CreateMultipartUploadCommand({ Bucket: bucket, Key: key }), { abortSignal }),
       );
       if (!created.UploadId) throw new StorageError(`CreateMultipartUpload of s3://${bucket}/${key} at ${this.config.endpoint} returned no UploadId.`, 'NoUploadId');
       journal = { version: 1, endpoint: this.config.endpoint, bucket, key, size: stat.size, mtimeMs: stat.mtimeMs, partSize, uploadId: created.UploadId };
@@ -365,7 +295,7 @@ export class S3Store implements ObjectStore {
             throwIfAborted(partSignal);
             const answer = await this.send('UploadPart', bucket, key, partSignal, (abortSignal) =>
               this.client.send(
-                new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: n, Body: body, ContentLength: body.length }),
+                new this.sdk.UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: n, Body: body, ContentLength: body.length }),
                 { abortSignal },
               ),
             );
@@ -396,7 +326,7 @@ export class S3Store implements ObjectStore {
     try {
       await this.send('CompleteMultipartUpload', bucket, key, signal, (abortSignal) =>
         this.client.send(
-          new CompleteMultipartUploadCommand({
+          new this.sdk.CompleteMultipartUploadCommand({
             Bucket: bucket,
             Key: key,
             UploadId: uploadId,
@@ -420,7 +350,7 @@ export class S3Store implements ObjectStore {
       let answer;
       try {
         answer = await this.send('ListParts', bucket, key, signal, (abortSignal) =>
-          this.client.send(new ListPartsCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumberMarker: marker }), { abortSignal }),
+          this.client.send(new this.sdk.ListPartsCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumberMarker: marker }), { abortSignal }),
         );
       } catch (error) {
         if (isUnknownUpload(error)) throw new StaleUploadError();
@@ -436,7 +366,7 @@ export class S3Store implements ObjectStore {
 
   private async abortUpload(bucket: string, key: string, uploadId: string): Promise<void> {
     try {
-      await this.client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }));
+      await this.client.send(new this.sdk.AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }));
     } catch {
       // Already gone, or the server will expire it: nothing to do either way.
     }

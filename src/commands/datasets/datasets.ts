@@ -10,20 +10,31 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { z } from 'zod';
-import { folderKey, parseObjectStoreUrl } from '../../core/dataset';
+import { folderKey } from '../../core/dataset';
 import { CancelledError, InvalidInputError, ModelArtsError, errorMessage, invalidInput } from '../../core/errors';
 import { formatBytes } from '../../core/format';
-import type { ObjectStore, StoredObject, TransferProgress, TransferResult } from '../../storage/objectStore';
-import { StorageError } from '../../storage/storageError';
-import { downloadObjects, listPrefix, localFiles, uploadFolder } from '../../storage/transfer';
+import {
+  DELETE_BATCH,
+  findData,
+  folderUrl,
+  inspectSources,
+  parentKey,
+  parseDataUrl,
+  planUpload,
+  runDelete,
+  runDownload,
+  runUpload,
+  totalBytes,
+  type FoundData,
+  type LocalSource,
+} from '../../storage/dataTransfers';
+import type { ObjectStore, TransferProgress } from '../../storage/objectStore';
 import type { Services } from '../../services';
 import { BucketNode, ContainerNode, DatasetNode, LoadMoreNode, ObjectNode, storeUrl } from '../../views/datasetsModel';
 import { JobDraft, type JobDraftSeed } from '../jobs/jobDraft';
 import type { CommandContext } from '../registry';
 
 const UPLOAD_TITLE = 'Upload to ModelArts Datasets';
-/** Keys per DeleteObjects request (the S3 maximum). */
-const DELETE_BATCH = 1000;
 
 const absolutePath = (what: string) =>
   z.string({ error: `must be the absolute path of ${what}` }).refine((value) => path.isAbsolute(value), { error: `must be an absolute path of ${what}` });
@@ -31,45 +42,6 @@ const storeUrlText = z.string({ error: 'must be a store URL such as obs://bucket
 const uploadArgsSchema = z.strictObject({ source: absolutePath('a local file or folder'), url: storeUrlText }, { error: 'must be an object {source, url}' });
 const downloadArgsSchema = z.strictObject({ url: storeUrlText, dir: absolutePath('the local folder to download into') }, { error: 'must be an object {url, dir}' });
 const urlArgsSchema = z.strictObject({ url: storeUrlText }, { error: 'must be an object {url}' });
-
-/** A location in the store: a folder (key empty or ending in "/") or an object key. */
-interface DataLocation {
-  readonly scheme: 'obs' | 's3';
-  readonly bucket: string;
-  readonly key: string;
-}
-
-/** What a URL names once listed: one object, or every object under a folder. */
-interface FoundData extends DataLocation {
-  readonly isFolder: boolean;
-  readonly objects: StoredObject[];
-  readonly url: string;
-}
-
-interface LocalSource {
-  readonly path: string;
-  readonly isFolder: boolean;
-  readonly files: number;
-  readonly bytes: number;
-}
-
-interface UploadItem {
-  readonly source: LocalSource;
-  /** The folder's prefix (ending in "/") or the file's key. */
-  readonly key: string;
-}
-
-interface UploadPlan {
-  readonly scheme: 'obs' | 's3';
-  readonly bucket: string;
-  /** Where it all lands: the destination folder, or the object for one file. */
-  readonly url: string;
-  /** The folder to reveal afterwards. */
-  readonly folder: string;
-  readonly items: readonly UploadItem[];
-  readonly files: number;
-  readonly bytes: number;
-}
 
 // ───────────────────────────── commands ─────────────────────────────
 
@@ -79,7 +51,7 @@ export async function uploadToDatasets({ services, interactive }: CommandContext
     const { source, url } = parseArgs(uploadArgsSchema, args[0], 'Upload');
     const destination = parseDataUrl(url, 'url');
     const plan = planUpload(await inspectSources([source], 'source'), destination, true);
-    const result = await runUpload(services, plan).finally(() => showChange(services, plan.bucket, plan.folder));
+    const result = await runUpload(activeStore(services), plan).finally(() => showChange(services, plan.bucket, plan.folder));
     return { url: plan.url, ...result };
   }
   const node = args[0] instanceof ContainerNode ? args[0] : undefined;
@@ -92,7 +64,7 @@ export async function uploadToDatasets({ services, interactive }: CommandContext
   // Also after a failure or a cancel: what did arrive shows in the view.
   const result = await Promise.resolve(
     withTransferProgress(`Uploading to ${plan.url}`, { objects: 0, bytes: 0, totalObjects: plan.files, totalBytes: plan.bytes }, (signal, report) =>
-      runUpload(services, plan, signal, report),
+      runUpload(activeStore(services), plan, signal, report),
     ),
   ).finally(() => showChange(services, plan.bucket, plan.folder));
   services.log.info(`Uploaded ${result.objects} file(s), ${formatBytes(result.bytes)}, to ${plan.url}`);
@@ -220,22 +192,6 @@ function parseArgs<T>(schema: z.ZodType<T>, value: unknown, subject: string): T 
   return parsed.data;
 }
 
-/** An obs:// or s3:// URL; `field` is named when it is not one. */
-function parseDataUrl(value: string, field: string): DataLocation {
-  const { scheme, bucket, key } = parseObjectStoreUrl(value, field);
-  return { scheme, bucket, key };
-}
-
-function folderUrl(location: DataLocation): string {
-  return `${location.scheme}://${location.bucket}/${folderKey(location.key)}`;
-}
-
-/** The folder holding a key: "a/b/" and "a/f" are both in "a/". */
-function parentKey(key: string): string {
-  const trimmed = key.endsWith('/') ? key.slice(0, -1) : key;
-  return trimmed.slice(0, trimmed.lastIndexOf('/') + 1);
-}
-
 function inputSeed(url: string): JobDraftSeed {
   return { inputs: [{ name: 'data_url', url }] };
 }
@@ -247,78 +203,6 @@ function activeStore(services: Services): ObjectStore {
 }
 
 // ───────────────────────────── upload ─────────────────────────────
-
-/** Checks and measures local sources before anything is stored, so bad input creates nothing. */
-async function inspectSources(paths: readonly string[], field: string): Promise<LocalSource[]> {
-  const sources: LocalSource[] = [];
-  for (const source of paths) {
-    const stat = await fs.promises.stat(source).catch(() => undefined);
-    if (!stat || (!stat.isFile() && !stat.isDirectory())) {
-      throw new InvalidInputError('Upload', [{ field, message: `no such file or folder: ${source}` }]);
-    }
-    if (stat.isFile()) {
-      sources.push({ path: source, isFolder: false, files: 1, bytes: stat.size });
-      continue;
-    }
-    const { files, bytes } = await measureFolder(source);
-    if (files === 0) throw new InvalidInputError('Upload', [{ field, message: `the folder ${source} holds no files: nothing to upload` }]);
-    sources.push({ path: source, isFolder: true, files, bytes });
-  }
-  return sources;
-}
-
-/** Files and bytes that uploadFolder will send. */
-async function measureFolder(dir: string): Promise<{ files: number; bytes: number }> {
-  const files = await localFiles(dir);
-  return { files: files.length, bytes: files.reduce((sum, f) => sum + f.size, 0) };
-}
-
-/**
- * One source goes to the destination itself (a folder's files below it; a file at its key, or
- * below it when it ends in "/"); several go below it, each by its name.
- */
-function planUpload(sources: readonly LocalSource[], destination: DataLocation, single: boolean): UploadPlan {
-  const { scheme, bucket, key } = destination;
-  const base = folderKey(key);
-  const items: UploadItem[] = sources.map((source) => {
-    const name = path.basename(source.path);
-    if (single) return { source, key: source.isFolder ? base : key === base ? base + name : key };
-    return { source, key: source.isFolder ? `${base}${name}/` : base + name };
-  });
-  const oneFile = single && items[0] !== undefined && !items[0].source.isFolder ? items[0] : undefined;
-  const landing = oneFile ? oneFile.key : base;
-  return {
-    scheme,
-    bucket,
-    url: `${scheme}://${bucket}/${landing}`,
-    folder: oneFile ? parentKey(landing) : base,
-    items,
-    files: sources.reduce((sum, s) => sum + s.files, 0),
-    bytes: sources.reduce((sum, s) => sum + s.bytes, 0),
-  };
-}
-
-/** Uploads the plan's items one after the other, reporting one running total. */
-async function runUpload(services: Services, plan: UploadPlan, signal?: AbortSignal, onProgress?: (progress: TransferProgress) => void): Promise<TransferResult> {
-  const store = activeStore(services);
-  await store.ensureBucket(plan.bucket);
-  let objects = 0;
-  let bytes = 0;
-  for (const { source, key } of plan.items) {
-    const report = (p: TransferProgress) => onProgress?.({ objects: objects + p.objects, bytes: bytes + p.bytes, totalObjects: plan.files, totalBytes: plan.bytes });
-    const options = { ...(signal ? { signal } : {}), onProgress: report };
-    if (source.isFolder) {
-      const result = await uploadFolder(source.path, { store, bucket: plan.bucket, prefix: key, url: `${plan.scheme}://${plan.bucket}/${key}` }, options);
-      objects += result.objects;
-      bytes += result.bytes;
-    } else {
-      await store.upload(source.path, plan.bucket, key, options);
-      objects += 1;
-      bytes += source.bytes;
-    }
-  }
-  return { objects, bytes };
-}
 
 /** The Explorer's selection (VS Code passes the clicked URI and every selected one), else asks. */
 async function chooseUploadSources(args: readonly unknown[]): Promise<string[] | undefined> {
@@ -376,57 +260,6 @@ async function reveal(services: Services, bucket: string, folder: string): Promi
 }
 
 // ───────────────────────────── download and delete ─────────────────────────────
-
-/** Lists what the URL names: the object of that key, else every object under the folder. */
-async function findData(store: ObjectStore, location: DataLocation, signal?: AbortSignal): Promise<FoundData> {
-  try {
-    return await listData(store, location, signal);
-  } catch (error) {
-    if (!(error instanceof StorageError) || error.storageCode !== 'NoSuchBucket') throw error;
-    throw new InvalidInputError('Storage location', [{ field: 'url', message: `names the bucket "${location.bucket}", which does not exist in the ${store.description}` }]);
-  }
-}
-
-async function listData(store: ObjectStore, location: DataLocation, signal?: AbortSignal): Promise<FoundData> {
-  const { scheme, bucket, key } = location;
-  const options = signal ? { signal } : {};
-  if (key !== '' && !key.endsWith('/')) {
-    // The object "a" sorts before "a.csv" and "a/": one entry says whether it exists.
-    const first = await store.listLevel(bucket, key, { pageSize: 1, ...options });
-    const object = first.objects[0];
-    if (object?.key === key) return { scheme, bucket, key, isFolder: false, objects: [object], url: `${scheme}://${bucket}/${key}` };
-  }
-  const prefix = folderKey(key);
-  const url = `${scheme}://${bucket}/${prefix}`;
-  const objects = await listPrefix({ store, bucket, prefix, url }, options);
-  return { scheme, bucket, key: prefix, isFolder: true, objects, url };
-}
-
-async function runDownload(store: ObjectStore, found: FoundData, dir: string, signal?: AbortSignal, onProgress?: (progress: TransferProgress) => void): Promise<TransferResult> {
-  if (found.objects.length === 0) throw new InvalidInputError('Download', [{ field: 'url', message: `nothing is stored at ${found.url}` }]);
-  const options = { ...(signal ? { signal } : {}), ...(onProgress ? { onProgress } : {}) };
-  if (found.isFolder) return downloadObjects({ store, bucket: found.bucket, prefix: found.key, url: found.url }, found.objects, dir, options);
-  const object = found.objects[0] as StoredObject;
-  const file = path.join(dir, path.posix.basename(object.key));
-  const total = { totalObjects: 1, totalBytes: object.size };
-  await store.download(found.bucket, object.key, file, { ...options, onProgress: (p) => onProgress?.({ ...p, ...total }) });
-  return { objects: 1, bytes: object.size };
-}
-
-async function runDelete(store: ObjectStore, found: FoundData, signal?: AbortSignal, onProgress?: (progress: TransferProgress) => void): Promise<number> {
-  const totals = { totalObjects: found.objects.length, totalBytes: totalBytes(found.objects) };
-  let objects = 0;
-  let bytes = 0;
-  for (let start = 0; start < found.objects.length; start += DELETE_BATCH) {
-    if (signal?.aborted) throw new CancelledError('Deletion');
-    const batch = found.objects.slice(start, start + DELETE_BATCH);
-    await store.deleteObjects(found.bucket, batch.map((o) => o.key), signal ? { signal } : {});
-    objects += batch.length;
-    bytes += totalBytes(batch);
-    onProgress?.({ objects, bytes, ...totals });
-  }
-  return objects;
-}
 
 /** Re-lists the level showing `folder` of `bucket` (never fails: the view shows any listing error itself). */
 async function showChange(services: Services, bucket: string, folder: string): Promise<void> {
@@ -541,10 +374,6 @@ function describeProgress(p: TransferProgress): string {
   const files = p.totalObjects !== undefined ? `${p.objects} of ${countFiles(p.totalObjects)}` : countFiles(p.objects);
   const bytes = p.totalBytes !== undefined ? `${formatBytes(p.bytes)} of ${formatBytes(p.totalBytes)}` : formatBytes(p.bytes);
   return `${files}, ${bytes}`;
-}
-
-function totalBytes(objects: readonly StoredObject[]): number {
-  return objects.reduce((sum, o) => sum + o.size, 0);
 }
 
 function countFiles(n: number): string {
