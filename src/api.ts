@@ -124,13 +124,13 @@ export function createApi(services: Services): ModelArtsApi {
       },
     },
     jobs: {
-      list: (options) => on(options?.backend).listJobs(),
+      list: async (options) => on(options?.backend).listJobs(),
       listAll: async () => (await Promise.all(backends.list().map(async (backend) => (await backend.listJobs()).map((job) => ({ backend: backend.id, job }))))).flat().sort((a, b) => b.job.metadata.create_time - a.job.metadata.create_time),
       get: async (job) => {
         const { backend, id } = resolve(services, job);
         return backend.getJob(id);
       },
-      create: (spec, options) => on(options?.backend).createJob(spec),
+      create: async (spec, options) => on(options?.backend).createJob(spec),
       events: async (job) => {
         const { backend, id } = resolve(services, job);
         return backend.listEvents(id);
@@ -154,8 +154,8 @@ export function createApi(services: Services): ModelArtsApi {
       onDidChange: backends.onDidChangeJob,
     },
     algorithms: {
-      list: (options) => on(options?.backend).listAlgorithms(),
-      get: (id, options) => on(options?.backend).getAlgorithm(id),
+      list: async (options) => on(options?.backend).listAlgorithms(),
+      get: async (id, options) => on(options?.backend).getAlgorithm(id),
       onDidChange: backends.onDidChangeAlgorithm,
     },
     engine: {

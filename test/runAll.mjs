@@ -1,5 +1,5 @@
 // Runs every test suite and ends with one line totalling them all: `<N> passed, <M> failed, <K> skipped`.
-//   node test/runAll.mjs [unit] [integration] [editor] [ui]     (default: all, in that order)
+//   node test/runAll.mjs [unit] [contract] [integration] [editor] [ui]     (default: all, in that order)
 // Each suite runs in its own process and leaves out/test-results/<suite>.json; a suite that dies
 // without a result counts as failed.
 import { spawnSync } from 'node:child_process';
@@ -11,6 +11,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const out = join(root, 'out');
 const SUITES = {
   unit: ['out/test/support/nodeSuite.js', 'unit'],
+  contract: ['out/test/support/nodeSuite.js', 'contract'],
   integration: ['out/test/support/nodeSuite.js', 'integration'],
   editor: ['out/test/editor/launch.js'],
   ui: ['out/test/support/nodeSuite.js', 'ui'],

@@ -27,7 +27,7 @@ export interface BackendsChange {
 
 /** `backend "x" is not configured`, naming what is. */
 export function unknownBackend(id: string, known: readonly string[], field = 'backend'): InvalidInputError {
-  return new InvalidInputError('Training job reference', [{ field, message: `backend "${id}" is not configured (configured: ${known.join(', ') || 'none'})` }]);
+  return new InvalidInputError('Backend', [{ field, message: `backend "${id}" is not configured (configured: ${known.join(', ') || 'none'})` }]);
 }
 
 export class BackendRegistry implements Disposable {

@@ -108,19 +108,24 @@ export function isInteractive(args: readonly unknown[]): boolean {
 /**
  * What a toolbar button hands its command when it has nothing to say: the debug toolbar (floating,
  * in code-server and desktop VS Code 1.100 alike) runs its actions with the click event as their
- * context, which reaches the extension host as `{isTrusted: true}`. Such an argument is no
- * argument: the command runs as from the palette. (`null` is a real argument: it forgets credentials.)
+ * context, which reaches the extension host as `{isTrusted: true}` or as `null` (both seen in
+ * code-server 4.100.3, from one button). Such an argument is no argument: the command runs as
+ * from the palette.
  */
 export function isUiEventResidue(arg: unknown): boolean {
-  if (arg === null || typeof arg !== 'object' || Array.isArray(arg) || arg instanceof TreeNode || arg instanceof vscode.Uri) return false;
+  if (arg === null) return true;
+  if (typeof arg !== 'object' || Array.isArray(arg) || arg instanceof TreeNode || arg instanceof vscode.Uri) return false;
   const keys = Object.keys(arg);
   return keys.length > 0 && keys.every((key) => key === 'isTrusted');
 }
 
+/** Commands to which `null` is a real argument (it forgets the storage credentials); none is on a toolbar. */
+const NULL_IS_AN_ARGUMENT = new Set(['modelarts.storage.setCredentials']);
+
 export function registerCommands(services: Services): vscode.Disposable[] {
   return Object.entries(COMMANDS).map(([id, command]) =>
     vscode.commands.registerCommand(id, async (...given: unknown[]) => {
-      const args = given.length && isUiEventResidue(given[0]) ? given.slice(1) : given;
+      const args = given.length && isUiEventResidue(given[0]) && !(given[0] === null && NULL_IS_AN_ARGUMENT.has(id)) ? given.slice(1) : given;
       const interactive = isInteractive(args);
       services.log.debug(`${id} (${interactive ? 'interactive' : 'programmatic'})`);
       try {

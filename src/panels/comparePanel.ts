@@ -6,6 +6,7 @@
 import * as vscode from 'vscode';
 import type { BackendRegistry } from '../backends/backendRegistry';
 import { jobKey, type JobRef } from '../backends/jobRef';
+import { backendNotice } from './backendNotice';
 import { JobMetrics } from './jobMetrics';
 import { webviewHtml, webviewRoot } from './webviewHtml';
 import { COMPARE_PANEL_VIEW_TYPE, compareStateSchema, compareWebviewMessageSchema, type CompareHostMessage } from './protocol';
@@ -95,6 +96,9 @@ class ComparePanel {
           if (this.jobs.some((ref) => ref.backend === change.backend && ref.id === change.job.metadata.id)) void this.sendJobs();
         }),
       ),
+      // Restored before a backend was set up or connected: its jobs fill in once it answers.
+      toDisposable(host.backends.onDidChangeBackends(() => this.ready && void this.sendAll())),
+      toDisposable(host.backends.onDidChangeState(({ backend }) => this.ready && this.jobs.some((ref) => ref.backend === backend) && void this.sendAll())),
     );
   }
 
@@ -110,7 +114,7 @@ class ComparePanel {
     this.stopFollowing();
     this.followers = this.jobs.flatMap((ref) => {
       const backend = this.host.backends.get(ref.backend);
-      if (!backend) return [];
+      if (!backend || backendNotice(backend, ref.backend) !== undefined) return [];
       const key = jobKey(ref);
       return [
         new JobMetrics(
@@ -135,7 +139,9 @@ class ComparePanel {
       type: 'jobs',
       jobs: this.jobs.map((ref, index) => {
         const job = jobs[index];
-        const where = several ? ` · ${this.host.backends.get(ref.backend)?.displayName ?? ref.backend}` : '';
+        const backend = this.host.backends.get(ref.backend);
+        const where = several ? ` · ${backend?.displayName ?? ref.backend}` : '';
+        if (!job && backendNotice(backend, ref.backend) !== undefined) return { id: jobKey(ref), name: `${ref.id} (waiting for ${backend?.displayName ?? ref.backend})${where}`, phase: 'Waiting' };
         return { id: jobKey(ref), name: `${job?.metadata.name ?? `${ref.id} (deleted)`}${where}`, phase: job?.status.phase ?? 'Deleted' };
       }),
       state: { jobs: this.jobs.map((ref) => ({ backend: ref.backend, id: ref.id })) },

@@ -13,6 +13,7 @@ import { isActionAllowed } from '../core/lifecycle';
 import type { BackendRegistry } from '../backends/backendRegistry';
 import { jobKey, LOCAL_BACKEND_ID, type JobRef } from '../backends/jobRef';
 import { JOB_PANEL_VIEW_TYPE, PANEL_ACTIONS, panelStateSchema, webviewMessageSchema, type HostMessage, type PanelAction } from './protocol';
+import { backendNotice, whenBackendReady } from './backendNotice';
 import { JobMetrics } from './jobMetrics';
 import { webviewHtml, webviewRoot } from './webviewHtml';
 
@@ -88,7 +89,9 @@ class JobPanel {
   private readonly disposables: vscode.Disposable[] = [];
   private ready = false;
   private job: TrainingJob | undefined;
-  private readonly metrics: JobMetrics;
+  private metrics: JobMetrics | undefined;
+  /** While the backend cannot answer: the wait for it. */
+  private waiting: { dispose(): void } | undefined;
   private pendingEvents: JobEvent[] = [];
   private flushTimer: NodeJS.Timeout | undefined;
 
@@ -103,10 +106,8 @@ class JobPanel {
     this.jobId = ref.id;
     panel.iconPath = vscode.Uri.joinPath(host.extensionUri, 'media', 'modelarts.svg');
     panel.webview.html = this.html();
-    const backend = host.backends.get(ref.backend);
-    this.metrics = new JobMetrics(backend ?? host.backends.require(LOCAL_BACKEND_ID), ref.id, host.metricsPattern(), (message) => this.post(message), host.log);
     const own = (subscription: { dispose(): void }) => this.disposables.push({ dispose: () => subscription.dispose() });
-    this.disposables.push(this.metrics, panel.webview.onDidReceiveMessage((message: unknown) => void this.receive(message)), panel.onDidDispose(() => this.dispose()));
+    this.disposables.push({ dispose: () => (this.metrics?.dispose(), this.waiting?.dispose()) }, panel.webview.onDidReceiveMessage((message: unknown) => void this.receive(message)), panel.onDidDispose(() => this.dispose()));
     own(
       host.backends.onDidChangeJob((change) => {
         if (change.backend !== ref.backend || change.job.metadata.id !== ref.id) return;
@@ -164,17 +165,36 @@ class JobPanel {
   private async sendAll(): Promise<void> {
     this.ready = true;
     const backend = this.backend;
-    const job = await backend?.getJob(this.jobId).catch(() => undefined);
-    if (!backend || !job) {
+    const notice = backendNotice(backend, this.ref.backend);
+    let job: TrainingJob | undefined;
+    try {
+      job = notice === undefined ? await backend?.getJob(this.jobId) : undefined;
+    } catch (error) {
+      this.waitForBackend(`${backend?.displayName ?? this.ref.backend} could not be asked for this job: ${errorMessage(error)}`);
+      return;
+    }
+    if (notice !== undefined || !backend) {
+      this.waitForBackend(notice ?? '');
+      return;
+    }
+    if (!job) {
       this.post({ type: 'removed' });
       return;
     }
     this.job = job;
     this.postJob();
     // Metrics start reading the log while the events are listed: neither waits for the other.
+    this.metrics ??= new JobMetrics(backend, this.jobId, this.host.metricsPattern(), (message) => this.post(message), this.host.log);
     this.metrics.start();
     this.pendingEvents = [];
     this.post({ type: 'events', events: await backend.listEvents(this.jobId), reset: true });
+  }
+
+  /** Says why the panel is empty and fills it in once the backend answers. */
+  private waitForBackend(message: string): void {
+    this.post({ type: 'unreachable', message });
+    this.waiting?.dispose();
+    this.waiting = whenBackendReady(this.host.backends, this.ref.backend, () => void this.sendAll());
   }
 
   private flushEvents(): void {
@@ -191,7 +211,7 @@ class JobPanel {
       type: 'job',
       job,
       command: taskCommand(job.algorithm),
-      engine: this.backend?.displayName ?? this.ref.backend,
+      backend: this.backend?.displayName ?? this.ref.backend,
       actions: PANEL_ACTIONS.filter((action) => isActionAllowed(action, job.status.phase)),
     });
   }

@@ -37,7 +37,8 @@ export const hostMessageSchema = z.discriminatedUnion('type', [
     job: trainingJobSchema,
     /** The exact command line of worker-0. */
     command: z.array(z.string()),
-    engine: z.string(),
+    /** The backend's name, as the views show it. */
+    backend: z.string(),
     actions: z.array(z.enum(PANEL_ACTIONS)),
   }),
   /** Events oldest first; `reset` replaces what the webview has. */
@@ -47,6 +48,8 @@ export const hostMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('logTail'), lines: z.array(z.string()) }),
   /** The job was deleted while the panel was open. */
   z.object({ type: z.literal('removed') }),
+  /** The job's backend cannot answer now (why, in the user's terms); a `job` message follows once it can. */
+  z.object({ type: z.literal('unreachable'), message: z.string().max(2000) }),
 ]);
 export type HostMessage = z.output<typeof hostMessageSchema>;
 

@@ -18,10 +18,11 @@ export function algorithmDocumentUri(backend: string, algorithm: Algorithm): vsc
   return vscode.Uri.from({ scheme: ALGORITHM_SCHEME, path: `/${encodeURIComponent(backend)}/${algorithm.metadata.id}/${algorithm.metadata.name}.algorithm.json` });
 }
 
-/** The backend and algorithm id of a document URI. */
+/** The backend and algorithm id of a document URI; anything else (`/local/<id>`, what VS Code stats before a write) is a folder. */
 function algorithmOf(uri: vscode.Uri): { backend: string; id: string } | undefined {
   const parts = uri.path.split('/').filter(Boolean);
-  if (parts.length >= 3 && parts[0] && parts[1]) return { backend: decodeURIComponent(parts[0]), id: parts[1] };
+  if (!parts.at(-1)?.endsWith('.algorithm.json')) return undefined;
+  if (parts.length === 3 && parts[0] && parts[1]) return { backend: decodeURIComponent(parts[0]), id: parts[1] };
   if (parts.length === 2 && parts[0]) return { backend: LOCAL_BACKEND_ID, id: parts[0] };
   return undefined;
 }

@@ -60,7 +60,7 @@ describe('ModelArts Training in VS Code', function () {
     for (const view of ['modelarts.jobs', 'modelarts.algorithms', 'modelarts.datasets']) {
       assert.ok(contributes.viewsWelcome.some((w) => w.view === view), `${view} has a welcome state`);
     }
-    assert.ok(contributes.viewsWelcome.some((w) => w.view === 'modelarts.jobs' && w.when === 'modelarts.engineState == unavailable'));
+    assert.ok(contributes.viewsWelcome.some((w) => w.view === 'modelarts.jobs' && w.when === 'modelarts.backendState == unavailable'));
     const commands = await vscode.commands.getCommands(true);
     for (const command of ['modelarts.jobs.create', 'modelarts.jobs.showLogs', 'modelarts.jobs.refresh', 'modelarts.showLog']) {
       assert.ok(commands.includes(command), `${command} is registered`);
@@ -128,7 +128,7 @@ describe('ModelArts Training in VS Code', function () {
     const [job] = await api.jobs.list();
     assert.ok(job, 'a job exists from the earlier test');
     const result = (await vscode.commands.executeCommand('modelarts.jobs.showLogs', job.metadata.id)) as { jobId: string; task: string; channel: string };
-    assert.deepEqual(result, { jobId: job.metadata.id, task: 'worker-0', channel: `${job.metadata.name} · ModelArts` });
+    assert.deepEqual(result, { backend: 'local', jobId: job.metadata.id, task: 'worker-0', channel: `${job.metadata.name} · ModelArts` });
     const again = await vscode.commands.executeCommand('modelarts.jobs.showLogs', { jobId: job.metadata.id, task: 'worker-0' });
     assert.deepEqual(again, result, 'the same channel is revealed again');
     await rejectsNaming(vscode.commands.executeCommand('modelarts.jobs.showLogs', { jobId: 42 }), 'jobId');

@@ -9,6 +9,9 @@ import * as vscode from 'vscode';
 import type { Algorithm, ModelArtsApi } from '../../src/api';
 import { EXTENSION_ID, activateApi as activate, rejectsNaming } from '../support/editor';
 
+/** An algorithm's document: `/<backend>/<id>/<name>`. */
+const algorithmUri = (id: string) => vscode.Uri.from({ scheme: 'modelarts-algorithm', path: `/local/${id}/editor-digits.algorithm.json` });
+
 const PYTORCH = { engine_name: 'PyTorch', engine_version: '1.13-cpu' };
 
 async function closeAlgorithmEditors(): Promise<void> {
@@ -103,13 +106,14 @@ describe('Algorithms in VS Code', function () {
   });
 
   it('modelarts.algorithms.edit (id, request) and ({id, request}) update without opening an editor and return the id', async function () {
-    const editors = vscode.window.visibleTextEditors.length;
+    const algorithmEditors = () => vscode.window.visibleTextEditors.filter((editor) => editor.document.uri.scheme === 'modelarts-algorithm').length;
+    const editors = algorithmEditors();
     const updated = await vscode.commands.executeCommand('modelarts.algorithms.edit', id, request('editor-digits', { parameters: [{ name: 'epochs', value: 4 }] }));
     assert.equal(updated, id);
     assert.deepEqual((await current()).job_config.parameters, [{ name: 'epochs', value: '4' }]);
     assert.equal(await vscode.commands.executeCommand('modelarts.algorithms.edit', { id, request: request('editor-digits') }), id);
     assert.equal((await current()).job_config.parameters.length, 2);
-    assert.equal(vscode.window.visibleTextEditors.length, editors, 'no editor was opened');
+    assert.equal(algorithmEditors(), editors, 'no algorithm editor was opened');
 
     const before = await current();
     await rejectsNaming(vscode.commands.executeCommand('modelarts.algorithms.edit', id, request('editor-digits', { outputs: [{ name: 'no spaces' }] })), 'job_config.outputs[0].name');
@@ -123,8 +127,10 @@ describe('Algorithms in VS Code', function () {
     const editor = vscode.window.activeTextEditor;
     assert.ok(editor, 'an editor is open');
     const document = editor.document;
-    assert.equal(document.uri.toString(), vscode.Uri.from({ scheme: 'modelarts-algorithm', path: `/${id}/editor-digits.algorithm.json` }).toString());
+    assert.equal(document.uri.toString(), algorithmUri(id).toString());
     assert.equal(document.languageId, 'json');
+    const before = vscode.Uri.from({ scheme: 'modelarts-algorithm', path: `/${id}/editor-digits.algorithm.json` });
+    assert.equal(Buffer.from(await vscode.workspace.fs.readFile(before)).toString(), document.getText(), 'a path saved before backends existed reads the local algorithm');
     const content = JSON.parse(document.getText()) as ReturnType<typeof request>;
     assert.deepEqual(Object.keys(content), ['metadata', 'job_config'], 'the updatable request: no id or times');
     assert.equal(content.job_config.code_dir, digits() + path.sep);
@@ -143,7 +149,7 @@ describe('Algorithms in VS Code', function () {
   });
 
   it('refuses a bad save, naming the field and what is allowed, and leaves the algorithm unchanged', async function () {
-    const uri = vscode.Uri.from({ scheme: 'modelarts-algorithm', path: `/${id}/editor-digits.algorithm.json` });
+    const uri = algorithmUri(id);
     const before = await current();
     const document = await vscode.workspace.openTextDocument(uri);
     await vscode.window.showTextDocument(document);
@@ -170,7 +176,7 @@ describe('Algorithms in VS Code', function () {
   });
 
   it('the document follows changes made elsewhere', async function () {
-    const uri = vscode.Uri.from({ scheme: 'modelarts-algorithm', path: `/${id}/editor-digits.algorithm.json` });
+    const uri = algorithmUri(id);
     const document = await vscode.workspace.openTextDocument(uri);
     await vscode.commands.executeCommand('modelarts.algorithms.edit', id, request('editor-digits', { parameters: [{ name: 'epochs', value: '11' }] }));
     const deadline = Date.now() + 10_000;
@@ -179,7 +185,7 @@ describe('Algorithms in VS Code', function () {
   });
 
   it('modelarts.algorithms.createJob (id) returns the draft seed without asking', async function () {
-    assert.deepEqual(await vscode.commands.executeCommand('modelarts.algorithms.createJob', id), { algorithmId: id });
+    assert.deepEqual(await vscode.commands.executeCommand('modelarts.algorithms.createJob', id), { algorithmId: id, backend: 'local' });
     await rejectsNaming(vscode.commands.executeCommand('modelarts.algorithms.createJob', 'no-such-algorithm'), 'no-such-algorithm');
     await rejectsNaming(vscode.commands.executeCommand('modelarts.algorithms.createJob', 42), 'id: must be an algorithm id');
   });

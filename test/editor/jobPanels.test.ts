@@ -40,7 +40,7 @@ describe('Job panel commands', function () {
     const [a] = jobs;
     assert.ok(a);
     const first = (await run('modelarts.jobs.showDetails', a.metadata.id)) as { jobId: string; title: string };
-    assert.deepEqual(first, { jobId: a.metadata.id, title: 'Job: panel-a' });
+    assert.deepEqual(first, { backend: 'local', jobId: a.metadata.id, title: 'Job: panel-a' });
     assert.equal(await tabCount('Job: panel-a', 1), 1);
     await run('modelarts.jobs.showDetails', { jobId: a.metadata.id });
     await new Promise((resolve) => setTimeout(resolve, 500));
@@ -50,7 +50,9 @@ describe('Job panel commands', function () {
 
   it('compares two or more jobs and refuses one', async function () {
     const ids = jobs.map((job) => job.metadata.id);
-    assert.deepEqual(await run('modelarts.jobs.compareMetrics', { jobIds: ids }), { jobIds: ids });
+    const refs = ids.map((id) => ({ backend: 'local', id }));
+    assert.deepEqual(await run('modelarts.jobs.compareMetrics', { jobIds: ids }), { jobIds: ids, jobs: refs });
+    assert.deepEqual(await run('modelarts.jobs.compareMetrics', { jobs: refs }), { jobIds: ids, jobs: refs }, 'by reference, as another backend is named');
     assert.equal(await tabCount('Compare: panel-', 1), 1, 'the compare panel is open');
     await rejectsNaming(run('modelarts.jobs.compareMetrics', { jobIds: [ids[0]] }), 'jobIds', 'two to ten');
     await rejectsNaming(run('modelarts.jobs.compareMetrics', { jobIds: [ids[0], 'missing-job'] }), 'missing-job');

@@ -61,6 +61,9 @@ describe('customImages: building and checking custom training images (real Docke
       // noprune: untagged parents may be cache layers other builds share.
       await docker.getImage(image).remove({ noprune: true }).catch(() => undefined);
     }
+    // Whatever a tag still names (a layer that refused to go first): images built FROM the preset
+    // carry its engine labels, and a later suite must not meet them.
+    for (const image of images.filter((name) => name.includes(':'))) await docker.getImage(image).remove({ force: true }).catch(() => undefined);
     removeFolders();
   });
 

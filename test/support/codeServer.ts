@@ -197,8 +197,13 @@ export async function openBrowser(): Promise<BrowserSession> {
   });
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
   const page = await context.newPage();
+  openPages.add(page);
+  page.on('close', () => openPages.delete(page));
   return { browser, context, page };
 }
+
+/** Pages open now, for a screenshot when a test fails (test/ui/failureScreenshots.test.ts). */
+export const openPages = new Set<Page>();
 
 export async function screenshot(page: Page, name: string): Promise<string> {
   fs.mkdirSync(SCREENSHOTS_DIR, { recursive: true });

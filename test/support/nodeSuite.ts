@@ -1,10 +1,10 @@
 /**
- * Runs one mocha suite in plain Node: `node out/test/support/nodeSuite.js <unit|integration|ui> [grep]`.
+ * Runs one mocha suite in plain Node: `node out/test/support/nodeSuite.js <unit|contract|integration|ui> [grep]`.
  */
 import * as path from 'node:path';
 import { findTestFiles, runMocha } from './mocha';
 
-const TIMEOUTS: Record<string, number> = { unit: 10_000, integration: 180_000, ui: 300_000 };
+const TIMEOUTS: Record<string, number> = { unit: 10_000, contract: 120_000, integration: 180_000, ui: 300_000 };
 
 async function main(): Promise<void> {
   const suite = process.argv[2];

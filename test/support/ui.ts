@@ -1,4 +1,6 @@
 /** Playwright steps shared by the UI suites (VS Code in code-server, driven like a person would). */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Locator, Page } from 'playwright-core';
 import { CodeServer, REPO_ROOT, openBrowser, screenshot, type BrowserSession, type CodeServerOptions } from './codeServer';
@@ -13,8 +15,27 @@ export interface Workbench {
   close(): Promise<void>;
 }
 
-export async function openWorkbench(options: CodeServerOptions = {}, folder = DIGITS): Promise<Workbench> {
-  const server = await CodeServer.start(options);
+export interface WorkbenchOptions extends CodeServerOptions {
+  /** Folders of further extensions (test/fixtures/…), installed beside this one for the window. */
+  readonly extensions?: readonly string[];
+}
+
+/**
+ * Installs an extension folder into the server's extensions folder, as a package whose entry
+ * requires the folder's own main. (A workbench URL takes one extensionDevelopmentPath only.)
+ */
+function installExtension(home: string, folder: string): void {
+  const manifest = JSON.parse(fs.readFileSync(path.join(folder, 'package.json'), 'utf8')) as { publisher: string; name: string; version: string; main: string };
+  const target = path.join(home, 'extensions', `${manifest.publisher}.${manifest.name}-${manifest.version}`);
+  fs.mkdirSync(target, { recursive: true });
+  fs.writeFileSync(path.join(target, 'package.json'), JSON.stringify({ ...manifest, main: './extension.js' }, null, 2));
+  fs.writeFileSync(path.join(target, 'extension.js'), `module.exports = require(${JSON.stringify(path.resolve(folder, manifest.main))});\n`);
+}
+
+export async function openWorkbench(options: WorkbenchOptions = {}, folder = DIGITS): Promise<Workbench> {
+  const home = options.extensions?.length ? (options.home ?? fs.mkdtempSync(path.join(os.tmpdir(), 'modelarts-code-server-'))) : options.home;
+  for (const extension of home ? (options.extensions ?? []) : []) installExtension(home as string, extension);
+  const server = await CodeServer.start({ ...options, ...(home ? { home } : {}) });
   const session = await openBrowser().catch(async (error: unknown) => {
     await server.stop();
     throw error;

@@ -23,7 +23,7 @@ describe('Job panel protocol', function () {
   it('checks the host\'s messages in the webview, down to the job and its events', function () {
     assert.ok(hostMessageSchema.safeParse({ type: 'events', events: [{ time: 't', level: 'Info', message: '<b>x</b>', source: 'Job' }], reset: true }).success);
     assert.equal(hostMessageSchema.safeParse({ type: 'events', events: [{ time: 't', level: 'Fatal', message: 'x', source: 'Job' }], reset: true }).success, false);
-    assert.equal(hostMessageSchema.safeParse({ type: 'job', job: { kind: 'job' }, command: [], engine: 'e', actions: [] }).success, false);
+    assert.equal(hostMessageSchema.safeParse({ type: 'job', job: { kind: 'job' }, command: [], backend: 'e', actions: [] }).success, false);
     assert.ok(hostMessageSchema.safeParse({ type: 'metrics', series: [{ metric: 'loss', steps: [1], values: [0.5] }], resources: [], reset: false }).success);
     assert.ok(compareHostMessageSchema.safeParse({ type: 'jobs', jobs: [{ id: 'local/a', name: 'a', phase: 'Running' }], state: { jobs: [{ backend: 'local', id: 'a' }] } }).success);
   });

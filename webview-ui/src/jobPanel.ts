@@ -151,7 +151,8 @@ function renderOverview(): void {
       ['Created', formatTime(metadata.create_time)],
       ['Started', formatTime(status.start_time)],
       ['Duration', formatDuration(liveDuration(job.job))],
-      ['Engine', `${engine} · ${algorithm.engine.image_url ?? ''} · ${job.engine}`],
+      ['Runs on', job.backend],
+      ['Engine', `${engine} · ${algorithm.engine.image_url ?? ''}`],
       ['Flavor', `${spec.resource.flavor_name ?? spec.resource.flavor_id} × ${spec.resource.node_count}`],
       ['Code', algorithm.code_dir || '—'],
       ['Boot file', algorithm.boot_file || algorithm.command || '—'],
@@ -270,6 +271,8 @@ function receive(message: HostMessage): void {
   switch (message.type) {
     case 'job':
       job = message;
+      removed.textContent = ''; // a notice that the backend could not answer is over
+      removed.classList.remove('waiting');
       renderHeader();
       renderOverview();
       break;
@@ -303,7 +306,12 @@ function receive(message: HostMessage): void {
       break;
     case 'removed':
       removed.textContent = 'This training job was deleted.';
+      removed.classList.remove('waiting');
       header.querySelector('.actions')?.replaceChildren();
+      break;
+    case 'unreachable':
+      removed.textContent = message.message;
+      removed.classList.add('waiting');
       break;
   }
 }

@@ -24,7 +24,7 @@ import { BackendConnection } from '../shared/connection';
 import { JobLedger } from '../shared/jobLedger';
 import type { AlgorithmChange, BackendState } from '../trainingBackend';
 import { AlgorithmStore } from './algorithmStore';
-import { checkTrainingImage } from './customImages';
+import { CUSTOM_IMAGE_LABEL, checkTrainingImage } from './customImages';
 import {
   LABELS,
   MANAGED_BY,
@@ -34,6 +34,7 @@ import {
   dockerErrorMessage,
   dockerInfoSchema,
   imageSummarySchema,
+  type ImageSummary,
   isDockerStatus,
   parseDocker,
   reportedGpus,
@@ -181,10 +182,10 @@ export class LocalRuntime {
       'GET /images/json',
     );
     const engines = new Map<string, PresetEngine>();
-    for (const image of images) {
+    for (const image of presetImagesFirst(images)) {
       const labels = image.Labels ?? {};
       const id = labels[ENGINE_LABELS.id];
-      const tag = image.RepoTags?.find((t) => t !== '<none>:<none>');
+      const tag = presetTag(image);
       if (!id || !tag || engines.has(id)) continue;
       engines.set(id, {
         engine_id: id,
@@ -279,4 +280,19 @@ export function otherWindowError(pid: number): ModelArtsError {
     `Another VS Code window (process ${pid}) runs the local engine for these jobs; do this in that window, or close it and this one takes over.`,
     'ModelArts.OtherWindow',
   );
+}
+
+const PRESET_REPOSITORY = 'modelarts-training/';
+const presetTag = (image: ImageSummary): string | undefined =>
+  image.RepoTags?.find((tag) => tag.startsWith(PRESET_REPOSITORY)) ?? image.RepoTags?.find((tag) => tag !== '<none>:<none>');
+
+/**
+ * An image built FROM a preset inherits its engine labels, so several images may claim one engine:
+ * the preset is not one this extension built, and is in the presets' repository, else the oldest
+ * (what derives from it is newer).
+ */
+export function presetImagesFirst(images: readonly ImageSummary[]): ImageSummary[] {
+  images = images.filter((image) => !image.Labels?.[CUSTOM_IMAGE_LABEL]);
+  const rank = (image: ImageSummary) => (presetTag(image)?.startsWith(PRESET_REPOSITORY) ? 0 : 1);
+  return [...images].sort((a, b) => rank(a) - rank(b) || (a.Created ?? 0) - (b.Created ?? 0));
 }
