@@ -1,6 +1,8 @@
-// Jobs tree: 10,000 jobs in the engine. The real JobsModel and JobsTreeProvider (src/views), bundled
-// by esbuild with `vscode` aliased to bench/support/vscodeShim.mjs, over an in-memory engine that
-// holds 10,000 deep-frozen jobs and fires its changes through core's Emitter, as LocalBackend does.
+// Jobs tree: 10,000 jobs in a backend. The real JobsModel and JobsTreeProvider (src/views), bundled
+// by esbuild with `vscode` aliased to bench/support/vscodeShim.mjs, over a real BackendRegistry
+// holding the in-memory backend (test/support/memoryBackend.ts), seeded with 10,000 deep-frozen
+// jobs (seedJobs, no events); changes are fired with its fireJobChange hook, through its ledger and
+// the registry, as any backend's changes reach the views.
 // A consumer stands in for VS Code's tree view: on onDidChangeTreeData(undefined) it asks
 // getChildren() and getTreeItem() for every row, on onDidChangeTreeData(nodes) getTreeItem() for
 // each node, as ExtHostTreeView does.
@@ -28,7 +30,7 @@ const TARGET_CHANGE_MS = 10;
 const WARMUP = 5;
 const DEBOUNCE_MS = 50; // src/views/jobsTree.ts
 
-/** src/views/jobsModel.ts and jobsTree.ts (and core's Emitter) as one CommonJS module for plain Node. */
+/** src/views/jobsModel.ts and jobsTree.ts, the registry and the in-memory backend as one CommonJS module for plain Node. */
 async function loadViews() {
   const esbuild = await import('esbuild');
   const outfile = path.join(ROOT, 'out', 'bench', 'jobsTreeViews.cjs');
@@ -36,9 +38,8 @@ async function loadViews() {
     stdin: {
       contents: `export { JobsModel } from './src/views/jobsModel';
 export { JobsTreeProvider, JobNode, LoadMoreJobsNode, JobsMessageNode, PAGE_SIZE } from './src/views/jobsTree';
-export { Emitter } from './src/core/events';
-export { withLiveDuration } from './src/core/job';
-export { deepFreeze } from './src/backends/local/jobStore';`,
+export { BackendRegistry } from './src/backends/backendRegistry';
+export { MemoryBackend } from './test/support/memoryBackend';`,
       resolveDir: ROOT,
       loader: 'ts',
       sourcefile: 'jobsTreeEntry.ts',
@@ -152,53 +153,35 @@ function makeJob(r, index, now, ageMs, phase = pickPhase(r)) {
   };
 }
 
-/** The parts of TrainingBackend that JobsModel and JobsTreeProvider use, in memory. */
-function makeEngine(views, jobCount) {
-  const { Emitter, withLiveDuration, deepFreeze } = views;
+/** The in-memory backend with `jobCount` jobs, registered in a registry as the extension registers its backends. */
+async function makeBackend(views, jobCount) {
+  const { BackendRegistry, MemoryBackend } = views;
   const r = makeRandom(20_240_601);
   const now = Date.now();
-  const jobs = new Map();
+  const jobs = [];
   // One job every ~26 minutes over the last ~180 days, newest first as listJobs returns them.
   for (let i = 0; i < jobCount; i++) {
     // Through JSON, as the store loads its records: flat strings (randomUUID's are ropes, whose
     // comparisons and hashing would cost several times more than the engine's real ids).
-    const job = deepFreeze(JSON.parse(JSON.stringify(makeJob(r, jobCount - i, now, i * 1_560_000 + Math.floor(r() * 60_000)))));
-    jobs.set(job.metadata.id, job);
+    jobs.push(JSON.parse(JSON.stringify(makeJob(r, jobCount - i, now, i * 1_560_000 + Math.floor(r() * 60_000)))));
   }
-  const jobEmitter = new Emitter();
-  const stateEmitter = new Emitter();
-  const outputDirs = new Map();
+  const backend = new MemoryBackend();
+  backend.seedJobs(jobs); // deep-frozen by the backend's store
+  const registry = new BackendRegistry();
+  registry.add(backend);
+  await backend.connect();
   return {
-    kind: 'local',
-    displayName: 'local Docker engine',
-    state: { kind: 'available', version: '20.10.24', endpoint: 'unix:///var/run/docker.sock' },
-    onDidChangeState: stateEmitter.event,
-    onDidChangeJob: jobEmitter.event,
-    jobs,
-    random: r,
-    async listJobs() {
-      const at = Date.now();
-      return [...jobs.values()].map((job) => withLiveDuration(job, at));
-    },
-    async getJob(id) {
-      const job = jobs.get(id);
-      return job && withLiveDuration(job, Date.now());
-    },
-    outputLocation(id, output) {
-      const key = `${id}/${output}`;
-      if (!outputDirs.has(key)) outputDirs.set(key, `/root/.local/share/modelarts/local-engine/jobs/${id}/outputs/${output}_0`);
-      return outputDirs.get(key);
-    },
-    /** Stores and announces a change, as LocalBackend's save does. */
+    backend,
+    registry,
+    /** The job as the backend has it now. */
+    job: (id) => backend.getJob(id),
+    /** Stores and announces a change, as a backend's ledger does. */
     change(kind, job) {
-      const frozen = deepFreeze(kind === 'created' ? structuredClone(job) : job); // LocalBackend fires a structuredClone of a new job
-      if (kind === 'deleted') jobs.delete(job.metadata.id);
-      else jobs.set(job.metadata.id, frozen);
-      jobEmitter.fire({ kind, job: kind === 'deleted' ? frozen : withLiveDuration(frozen, Date.now()) });
+      backend.fireJobChange(kind, kind === 'created' ? structuredClone(job) : job); // a backend announces a copy of a new job
     },
     dispose() {
-      jobEmitter.dispose();
-      stateEmitter.dispose();
+      registry.dispose();
+      backend.dispose();
     },
   };
 }
@@ -285,7 +268,8 @@ async function measureAsync(runs, fn) {
 export async function run({ jobCount = numberOption('--jobs', 10_000), runs = numberOption('--runs', 30) } = {}) {
   const views = await loadViews();
   const { JobsModel, JobsTreeProvider, JobNode, LoadMoreJobsNode, PAGE_SIZE } = views;
-  const engine = makeEngine(views, jobCount);
+  const engine = await makeBackend(views, jobCount);
+  const { registry } = engine;
   const log = { debug() {}, info() {}, warn() {}, error: (m) => console.error(m) };
   const problems = [];
   const check = (ok, message) => ok || problems.push(message);
@@ -294,8 +278,8 @@ export async function run({ jobCount = numberOption('--jobs', 10_000), runs = nu
   const coldParts = { reload: [], children: [], items: [] };
   let firstCold;
   const cold = await measureAsync(runs, async (_, warmup) => {
-    const model = new JobsModel(engine, log);
-    const provider = new JobsTreeProvider(model, engine);
+    const model = new JobsModel(registry, log);
+    const provider = new JobsTreeProvider(model, registry);
     provider.setVisible(true);
     const t0 = performance.now();
     await model.reload();
@@ -318,8 +302,8 @@ export async function run({ jobCount = numberOption('--jobs', 10_000), runs = nu
 
   // One long-lived model + provider + consumer for the changes, as in the running extension.
   useFakeTimeouts();
-  const model = new JobsModel(engine, log);
-  const provider = new JobsTreeProvider(model, engine);
+  const model = new JobsModel(registry, log);
+  const provider = new JobsTreeProvider(model, registry);
   provider.setVisible(true);
   const consumer = makeConsumer(provider);
   await model.reload();
@@ -340,8 +324,8 @@ export async function run({ jobCount = numberOption('--jobs', 10_000), runs = nu
 
   // (b) a shown job changes phase: Running ↔ Completed, a different row each run.
   const phaseParts = { handler: [], flush: [], toFire: [] };
-  const phaseChange = measure(runs, (i, warmup) => {
-    const job = engine.jobs.get(shownJob(i * 7).metadata.id);
+  const phaseChange = await measureAsync(runs, async (i, warmup) => {
+    const job = await engine.job(shownJob(i * 7).metadata.id);
     const next = withPhase(job, job.status.phase === 'Running' ? 'Completed' : 'Running');
     const t = timeChange('updated', next);
     check(consumer.state.items.length === 1 && consumer.state.items[0].contextValue.startsWith(`job+${next.status.phase.toLowerCase()}`), 'updated: the changed row was not repainted with its new phase');
@@ -354,12 +338,12 @@ export async function run({ jobCount = numberOption('--jobs', 10_000), runs = nu
   provider.setFilter({ phases: ['Running'] });
   runQueued();
   const filteredCount = provider.matching().length;
-  const filterChange = measure(runs, (i) => {
-    const job = engine.jobs.get(shownJob(i * 3).metadata.id);
+  const filterChange = await measureAsync(runs, async (i) => {
+    const job = await engine.job(shownJob(i * 3).metadata.id);
     check(job.status.phase === 'Running', 'filter: a shown job is not Running');
     const t = timeChange('updated', withPhase(job, 'Completed'));
     check(consumer.state.rows.length === Math.min(PAGE_SIZE, filteredCount - 1) + (filteredCount - 1 > PAGE_SIZE ? 1 : 0), `filter: ${consumer.state.rows.length} rows after the change`);
-    engine.change('updated', withPhase(engine.jobs.get(job.metadata.id), 'Running'));
+    engine.change('updated', withPhase(await engine.job(job.metadata.id), 'Running'));
     runQueued();
     return t.total;
   });
@@ -381,7 +365,7 @@ export async function run({ jobCount = numberOption('--jobs', 10_000), runs = nu
   useRealTimeouts();
   const wall = [];
   for (let i = 0; i < Math.min(runs, 20); i++) {
-    const job = engine.jobs.get(shownJob(i * 11).metadata.id);
+    const job = await engine.job(shownJob(i * 11).metadata.id);
     const fired = new Promise((resolve) => {
       const subscription = provider.onDidChangeTreeData(() => {
         subscription.dispose();
@@ -401,10 +385,11 @@ export async function run({ jobCount = numberOption('--jobs', 10_000), runs = nu
     JSON.stringify(pageItems);
     return performance.now() - t0;
   });
+  const everything = await engine.backend.listJobs();
   const naive = measure(runs, () => {
     const t0 = performance.now();
-    const sorted = [...engine.jobs.values()].sort((a, b) => b.metadata.create_time - a.metadata.create_time);
-    const items = sorted.slice(0, PAGE_SIZE).map((job) => provider.getTreeItem(new JobNode(job)));
+    const sorted = [...everything].sort((a, b) => b.metadata.create_time - a.metadata.create_time);
+    const items = sorted.slice(0, PAGE_SIZE).map((job) => provider.getTreeItem(new JobNode(engine.backend.id, job)));
     if (items.length !== PAGE_SIZE) throw new Error('naive page');
     return performance.now() - t0;
   });

@@ -29,18 +29,21 @@ export async function run({ rounds = numberOption('--rounds', 3), lines = number
   let expectedBytes = 0;
   for (let i = 0; i < lines; i++) expectedBytes += expectedLine(i).length + 1;
 
-  // Docker's start events of this engine's containers: the common start time, and the cue for `docker logs -f`.
+  // Docker's start events of this backend's containers: the common start time, and the cue for
+  // `docker logs -f`; their die events: when the task exited (the container is removed once its log is read).
   const starts = new Map(); // container id → { startMs, docker: Promise<result> }
-  const events = await docker.getEvents({ filters: { type: ['container'], event: ['start'], label: [`${LABELS.store}=${engine.storeId}`] } });
+  const exits = new Map(); // container id → exit time (ms)
+  const events = await docker.getEvents({ filters: { type: ['container'], event: ['start', 'die'], label: [`${LABELS.store}=${engine.storeId}`] } });
   let partial = '';
   events.on('data', (chunk) => {
     partial += chunk.toString('utf8');
     const parts = partial.split('\n');
     partial = parts.pop();
     for (const line of parts.filter((l) => l.trim())) {
-      const id = JSON.parse(line).Actor.ID;
-      const startMs = Number(BigInt(/"timeNano":(\d+)/.exec(line)[1]) / 1000n) / 1000;
-      starts.set(id, { startMs, docker: dockerLogs(id, lines) });
+      const { Actor, Action } = JSON.parse(line);
+      const atMs = Number(BigInt(/"timeNano":(\d+)/.exec(line)[1]) / 1000n) / 1000;
+      if (Action === 'die') exits.set(Actor.ID, atMs);
+      else starts.set(Actor.ID, { startMs: atMs, docker: dockerLogs(Actor.ID, lines) });
     }
   });
 
@@ -58,8 +61,8 @@ export async function run({ rounds = numberOption('--rounds', 3), lines = number
         algorithm: { code_dir: codeDir, boot_file: 'spam.py', engine: { ...PRESET_ENGINE }, parameters: [{ name: 'lines', value: lines }] },
       });
       const id = job.metadata.id;
-      const containerId = engine.store.get(id).local.containers['worker-0'];
-      const logFile = engine.store.logFile(id, 'worker-0');
+      const containerId = engine.runtime.store.get(id).local.containers['worker-0'];
+      const logFile = engine.runtime.store.logFile(id, 'worker-0');
 
       // Ours (1): the task log file holds every byte. Polled every 5 ms (≤ 5 ms of error).
       let poll;
@@ -103,8 +106,7 @@ export async function run({ rounds = numberOption('--rounds', 3), lines = number
       const cpu = process.cpuUsage(cpuBefore);
       const check = await checkFile(logFile, lines);
       const seconds = (at) => (at - started.startMs) / 1000;
-      const finishedAt = (await docker.getContainer(containerId).inspect()).State.FinishedAt; // RFC 3339, nanoseconds
-      const exitMs = Date.parse(finishedAt.replace(/\.\d+/, '')) + Number(`0.${/\.(\d+)/.exec(finishedAt)?.[1] ?? '0'}`) * 1000;
+      const exitMs = exits.get(containerId) ?? Infinity;
       const r = {
         round,
         phase: terminal.status.phase,

@@ -52,12 +52,14 @@ export async function run({ jobs = JOBS } = {}) {
       return after && result && typeof result.then === 'function' ? result.then((v) => (after(...args), v)) : result;
     };
   };
-  wrap(engine, 'onDockerEvent', (event) => {
+  // The backend's parts (TypeScript-private, reachable from JS): task exits and log captures.
+  const { exits, captures } = engine.runtime.parts;
+  wrap(exits, 'onDockerEvent', (event) => {
     if (event.Action === 'die') at(event.Actor.Attributes[LABELS.jobId]).received = nowMs();
   });
-  wrap(engine, 'onTaskExited', (id) => (at(id).exitStart = nowMs()));
-  wrap(engine, 'drainCapture', (id) => (at(id).inspected = nowMs()), (id) => (at(id).drained = nowMs()));
-  const store = engine.store;
+  wrap(exits, 'onTaskExited', (id) => (at(id).exitStart = nowMs()));
+  wrap(captures, 'drain', (id) => (at(id).inspected = nowMs()), (id) => (at(id).drained = nowMs()));
+  const store = engine.runtime.store;
   wrap(store, 'save', undefined, (record) => {
     const id = record.job.metadata.id;
     if (isTerminalPhase(record.job.status.phase)) at(id).saved = nowMs();

@@ -114,7 +114,7 @@ export async function run({ records = RECORDS } = {}) {
   });
   const raw = await Promise.all((await fs.promises.readdir(jobsDir)).map(async (id) => JSON.parse(await fs.promises.readFile(path.join(jobsDir, id, 'job.json'), 'utf8'))));
   const zod = await timeMany(3, () => raw.map((r) => jobRecordSchema.parse(r)));
-  const store = engine.store; // the loaded JobStore (TypeScript-private, reachable from JS)
+  const store = engine.runtime.store; // the loaded JobStore (TypeScript-private, reachable from JS)
   const storeRecords = store.list();
   const copy = await timeMany(WARM_CALLS, () => storeRecords.map((r) => r.job));
   const sort = await timeMany(WARM_CALLS, () => store.list());
