@@ -157,6 +157,21 @@ export function inputStep(
   );
 }
 
+/** The keys of a flow's state that hold text. */
+type TextField<S> = { [K in keyof S]-?: S[K] extends string ? K : never }[keyof S];
+
+/** A step that edits one text field of the flow's state in an InputBox (its current value prefilled). */
+export function textStep<S>(field: TextField<S>, options: Omit<Parameters<typeof inputStep>[0], 'position' | 'value'>): Step<S> {
+  return {
+    run: async (state, position) => {
+      const value = await inputStep({ ...options, position, value: state[field] as string });
+      if (value === BACK) return BACK;
+      (state as Record<TextField<S>, string>)[field] = value;
+      return undefined;
+    },
+  };
+}
+
 /**
  * Resolves with what `listen` resolves, BACK on the Back button, or rejects (cancelled) when the
  * widget is closed. While a button's own work runs (a folder dialog, another pick), the widget may

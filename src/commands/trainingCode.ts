@@ -8,6 +8,8 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { ModelArtsError } from '../core/errors';
 import { isStoreUrl } from '../core/jobText';
+import { describeEngine, type PresetEngine } from '../core/presetEngines';
+import { BACK, SKIPPED, pickStep, type StepOutcome, type StepPosition } from './multiStep';
 
 const SKIPPED_FOLDERS = new Set(['__pycache__', '.git', '.venv', 'venv', 'node_modules', '.mypy_cache', '.ipynb_checkpoints']);
 
@@ -74,4 +76,18 @@ export function noPresetEngine(field: string): ModelArtsError {
     `${field}: no preset engine image is installed in the Docker engine. Build one with scripts/build-preset-images.sh (npm start does).`,
     'ModelArts.NoEngine',
   );
+}
+
+/** The engine step of a flow: passed over when the backend offers one engine; `field` names it in the refusal when it offers none. */
+export async function engineStep(state: { engine?: PresetEngine }, position: StepPosition, engines: readonly PresetEngine[], field: string, placeholder: string): Promise<StepOutcome> {
+  if (!engines.length) throw noPresetEngine(field);
+  if (engines.length === 1) {
+    state.engine = engines[0];
+    return SKIPPED;
+  }
+  const items = engines.map((engine) => ({ label: describeEngine(engine), description: engine.image_info.cpu_image_url, engine }));
+  const picked = await pickStep({ position, label: 'engine', items, active: items.find((i) => i.engine === state.engine), placeholder });
+  if (picked === BACK) return BACK;
+  state.engine = picked.engine;
+  return undefined;
 }

@@ -10,13 +10,13 @@ import { ModelArtsError } from '../../core/errors';
 import { uniqueName } from '../../core/format';
 import { formatParameterList, jobNameSchema, parseParameterList, type JobParameter } from '../../core/job';
 import { hyperparameterTextProblem } from '../../core/jobText';
-import { describeEngine, type PresetEngine } from '../../core/presetEngines';
+import type { PresetEngine } from '../../core/presetEngines';
 import type { TrainingBackend } from '../../backends/trainingBackend';
 import type { Services } from '../../services';
 import { backendOption, backendStep, severalBackends } from '../backendChoice';
 import { BACK, SKIPPED, inputStep, pickStep, runSteps, type StepPosition } from '../multiStep';
 import type { CommandContext } from '../registry';
-import { codeFromUri, findPythonFiles, noPresetEngine, withWorkspaceCodeDir } from '../trainingCode';
+import { codeFromUri, engineStep, findPythonFiles, withWorkspaceCodeDir } from '../trainingCode';
 
 const TITLE = 'Create Algorithm';
 
@@ -65,7 +65,7 @@ async function askForAlgorithm(services: Services, target: vscode.Uri | undefine
     },
     { applies: () => !fromFolder, run: (s, position) => folderStep(s, position) },
     { applies: (s) => !s.bootFileGiven, run: (s, position) => bootFileStep(s, position) },
-    { run: async (s, position) => engineStep(s, position, await requireBackend(s).listPresetEngines()) },
+    { run: async (s, position) => engineStep(s, position, await requireBackend(s).listPresetEngines(), 'job_config.engine', 'The preset engine (image) jobs of this algorithm train with') },
     { run: (s, position) => nameStep(s, position, services) },
     { run: (s, position) => parametersStep(s, position, services) },
   ]);
@@ -113,19 +113,6 @@ async function bootFileStep(state: AlgorithmChoices, position: StepPosition) {
   if (picked === BACK) return BACK;
   if (picked.file !== state.bootFile) state.parameters = undefined;
   state.bootFile = picked.file;
-  return;
-}
-
-async function engineStep(state: AlgorithmChoices, position: StepPosition, engines: readonly PresetEngine[]) {
-  if (!engines.length) throw noPresetEngine('job_config.engine');
-  if (engines.length === 1) {
-    state.engine = engines[0];
-    return SKIPPED;
-  }
-  const items = engines.map((engine) => ({ label: describeEngine(engine), description: engine.image_info.cpu_image_url, engine }));
-  const picked = await pickStep({ position, label: 'engine', items, active: items.find((i) => i.engine === state.engine), placeholder: 'The preset engine (image) jobs of this algorithm train with' });
-  if (picked === BACK) return BACK;
-  state.engine = picked.engine;
   return;
 }
 

@@ -5,7 +5,7 @@ import { uniqueName } from '../../core/format';
 import { formatParameterList, jobNameSchema, parameterSchema, parseParameterList, toCreateRequest, type ValidJobCreateRequest } from '../../core/job';
 import { hyperparameterTextProblem } from '../../core/jobText';
 import type { Services } from '../../services';
-import { BACK, inputStep, pickStep, runSteps } from '../multiStep';
+import { BACK, pickStep, runSteps, textStep } from '../multiStep';
 import { jobArgument } from './jobArgument';
 import { createAndReveal, requireTrust } from './createJob';
 import type { CommandContext } from '../registry';
@@ -58,37 +58,19 @@ async function editCopy(services: Services, backend: string, original: string, r
   const taken = (name: string) => services.jobs.list(backend).some((job) => job.metadata.name === name);
   const state: CopyChoices = { name: request.metadata.name, parameters: formatParameterList(request.algorithm.parameters ?? []) };
   await runSteps(`Copy Training Job ${original}`, state, [
-    {
-      run: async (s, position) => {
-        const value = await inputStep({
-          position,
-          label: 'name',
-          value: s.name,
-          prompt: 'Name of the copy (1 to 64 letters, digits, "-" and "_")',
-          validate: (text) => {
-            if (!jobNameSchema.safeParse(text).success) return `A job name has 1 to 64 letters, digits, "-" and "_", such as ${uniqueName(`${original}-copy`, taken)}.`;
-            return taken(text) ? { warning: `A job named ${text} exists already; ${uniqueName(text, taken)} is free. Press Enter to use ${text} anyway.` } : undefined;
-          },
-        });
-        if (value === BACK) return BACK;
-        s.name = value;
-        return;
+    textStep('name', {
+      label: 'name',
+      prompt: 'Name of the copy (1 to 64 letters, digits, "-" and "_")',
+      validate: (text) => {
+        if (!jobNameSchema.safeParse(text).success) return `A job name has 1 to 64 letters, digits, "-" and "_", such as ${uniqueName(`${original}-copy`, taken)}.`;
+        return taken(text) ? { warning: `A job named ${text} exists already; ${uniqueName(text, taken)} is free. Press Enter to use ${text} anyway.` } : undefined;
       },
-    },
-    {
-      run: async (s, position) => {
-        const value = await inputStep({
-          position,
-          label: 'hyperparameters',
-          prompt: 'Passed to the boot file as --name=value flags; change any value before the copy starts.',
-          value: s.parameters,
-          validate: hyperparameterTextProblem,
-        });
-        if (value === BACK) return BACK;
-        s.parameters = value;
-        return;
-      },
-    },
+    }),
+    textStep('parameters', {
+      label: 'hyperparameters',
+      prompt: 'Passed to the boot file as --name=value flags; change any value before the copy starts.',
+      validate: hyperparameterTextProblem,
+    }),
     {
       run: async (s, position) => {
         const picked = await pickStep({

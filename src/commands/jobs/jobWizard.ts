@@ -14,14 +14,14 @@ import type { Flavor } from '../../core/flavors';
 import { defaultJobName, uniqueName } from '../../core/format';
 import { formatParameterList, jobNameSchema, parseParameterList, type JobCreateRequest, type JobParameter } from '../../core/job';
 import { channelTextProblem, hyperparameterTextProblem, parseChannelText, resolveLocalLocation } from '../../core/jobText';
-import { describeEngine, type PresetEngine } from '../../core/presetEngines';
+import type { PresetEngine } from '../../core/presetEngines';
 import type { CompletedRun } from '../../drafts/rememberedChoices';
 import { LOCAL_BACKEND_ID } from '../../backends/jobRef';
 import type { TrainingBackend } from '../../backends/trainingBackend';
 import type { Services } from '../../services';
 import { backendStep } from '../backendChoice';
 import { BACK, SKIPPED, inputStep, pickStep, runSteps, type Step, type StepPosition } from '../multiStep';
-import { findPythonFiles, noPresetEngine } from '../trainingCode';
+import { engineStep, findPythonFiles } from '../trainingCode';
 import { flavorItems, preferredFlavor } from '../../drafts/flavorChoice';
 import { chooseDataset, chooseFolder, suggestedInputs } from './inputChoices';
 import type { JobDraftSeed } from './jobDraft';
@@ -92,7 +92,7 @@ export async function askForJob(services: Services, seed: JobDraftSeed, suggeste
     ...(chooseBackend ? [{ run: (s: JobChoices, position: StepPosition) => runOnStep(s, position, services) }] : []),
     { applies: () => fromSource, run: async (s, position) => sourceStep(s, position, await catalogs.of(s.backend), suggested) },
     { applies: (s) => !s.algorithm && !s.bootFileGiven, run: (s, position) => bootFileStep(s, position) },
-    { applies: (s) => !s.algorithm, run: async (s, position) => engineStep(s, position, (await catalogs.of(s.backend)).engines) },
+    { applies: (s) => !s.algorithm, run: async (s, position) => engineStep(s, position, (await catalogs.of(s.backend)).engines, 'algorithm.engine', 'The preset engine (image) to train with') },
     { run: async (s, position) => flavorStep(s, position, services, (await catalogs.of(s.backend)).flavors) },
     { applies: (s) => (s.flavor?.max_num ?? 1) > 1, run: (s, position) => nodeCountStep(s, position) },
     { run: (s, position) => parametersStep(s, position, lastCompleted(services, s)) },
@@ -181,19 +181,6 @@ async function bootFileStep(state: JobChoices, position: StepPosition) {
   if (picked === BACK) return BACK;
   if (picked.file !== state.bootFile) Object.assign(state, { parameters: undefined, inputs: undefined });
   state.bootFile = picked.file;
-  return;
-}
-
-async function engineStep(state: JobChoices, position: StepPosition, engines: PresetEngine[]) {
-  if (engines.length === 0) throw noPresetEngine('algorithm.engine');
-  if (engines.length === 1) {
-    state.engine = engines[0];
-    return SKIPPED;
-  }
-  const items = engines.map((engine) => ({ label: describeEngine(engine), description: engine.image_info.cpu_image_url, engine }));
-  const picked = await pickStep({ position, label: 'engine', items, active: items.find((i) => i.engine === state.engine), placeholder: 'The preset engine (image) to train with' });
-  if (picked === BACK) return BACK;
-  state.engine = picked.engine;
   return;
 }
 

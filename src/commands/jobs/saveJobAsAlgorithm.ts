@@ -5,7 +5,7 @@ import { uniqueName } from '../../core/format';
 import { jobNameSchema } from '../../core/job';
 import { saveJobAsAlgorithm as saveOnBackend } from '../../backends/shared/jobOperations';
 import { jobArgument } from './jobArgument';
-import { BACK, inputStep, runSteps } from '../multiStep';
+import { runSteps, textStep } from '../multiStep';
 import type { CommandContext } from '../registry';
 
 const optionsSchema = z.strictObject({
@@ -26,37 +26,19 @@ export async function saveJobAsAlgorithm({ services, interactive }: CommandConte
     const state = { name: uniqueName(job.metadata.name, (candidate) => taken.has(candidate)), description: job.metadata.description.slice(0, 256) };
     // Two steps with Back, like every multi-step flow: the name, then the description.
     await runSteps(`Save ${job.metadata.name} as Algorithm`, state, [
-      {
-        run: async (s, position) => {
-          const value = await inputStep({
-            position,
-            label: 'name',
-            prompt: 'Name of the algorithm (its code, boot file, engine, hyperparameters and channels come from the job)',
-            value: s.name,
-            validate: (text) => {
-              if (!jobNameSchema.safeParse(text).success) return `An algorithm name has 1 to 64 letters, digits, "-" and "_", such as ${uniqueName(job.metadata.name, (n) => taken.has(n))}.`;
-              return taken.has(text) ? `An algorithm named ${text} exists already; ${uniqueName(text, (n) => taken.has(n))} is free.` : undefined;
-            },
-          });
-          if (value === BACK) return BACK;
-          s.name = value;
-          return;
+      textStep('name', {
+        label: 'name',
+        prompt: 'Name of the algorithm (its code, boot file, engine, hyperparameters and channels come from the job)',
+        validate: (text) => {
+          if (!jobNameSchema.safeParse(text).success) return `An algorithm name has 1 to 64 letters, digits, "-" and "_", such as ${uniqueName(job.metadata.name, (n) => taken.has(n))}.`;
+          return taken.has(text) ? `An algorithm named ${text} exists already; ${uniqueName(text, (n) => taken.has(n))} is free.` : undefined;
         },
-      },
-      {
-        run: async (s, position) => {
-          const value = await inputStep({
-            position,
-            label: 'description',
-            prompt: 'What the algorithm is for (at most 256 characters; may be empty)',
-            value: s.description,
-            validate: (text) => (text.length > 256 ? `The description has ${text.length} characters; at most 256 fit.` : undefined),
-          });
-          if (value === BACK) return BACK;
-          s.description = value;
-          return;
-        },
-      },
+      }),
+      textStep('description', {
+        label: 'description',
+        prompt: 'What the algorithm is for (at most 256 characters; may be empty)',
+        validate: (text) => (text.length > 256 ? `The description has ${text.length} characters; at most 256 fit.` : undefined),
+      }),
     ]);
     options = { name: state.name, ...(state.description ? { description: state.description } : {}) };
   } else {
