@@ -1,12 +1,13 @@
 /**
  * Two backends side by side, clicked through (code-server in Chromium): a second extension
  * (test/fixtures/lab-backend) adds "Lab" through the ModelArts API; the Training Jobs view shows
- * each backend as a root, Create asks where the job runs, the job's panel says where it ran, and
- * after a reload the panel waits for Lab (closed) and fills in once it is connected.
+ * each backend as a root with a job of the same name under each, Create asks where the job runs,
+ * the Lab job's panel says where it ran, and after a reload the panel waits for Lab (closed) and
+ * fills in with that job, not the local one, once Lab is connected.
  */
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
-import type { FrameLocator, Page } from 'playwright-core';
+import type { FrameLocator, Locator, Page } from 'playwright-core';
 import { REPO_ROOT, screenshot } from '../support/codeServer';
 import { contextMenu, openWorkbench, quickInput, runCommand, treeRow, type Workbench } from '../support/ui';
 
@@ -20,6 +21,38 @@ function webview(page: Page): FrameLocator {
 async function jobsRows(page: Page): Promise<string[]> {
   const view = page.locator('.part.sidebar .pane', { has: page.locator('.pane-header', { hasText: 'Training Jobs' }) });
   return view.locator('[role="treeitem"]').evaluateAll((rows) => rows.map((row) => row.getAttribute('aria-label') ?? ''));
+}
+
+/**
+ * The row whose label contains `label` under the root of backend `backend`, once there is one (rows
+ * of one name are told apart by their root): the list's rows in their visual order (data-index),
+ * the ones after that root and before the next.
+ */
+async function rowUnder(page: Page, backend: string, label: string, timeoutMs = 30_000): Promise<Locator> {
+  const view = page.locator('.part.sidebar .pane', { has: page.locator('.pane-header', { hasText: 'Training Jobs' }) });
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const rows = await view.locator('[role="treeitem"]').evaluateAll((elements) =>
+      elements.map((row) => ({ index: Number(row.getAttribute('data-index')), level: row.getAttribute('aria-level'), label: row.getAttribute('aria-label') ?? '' })),
+    );
+    rows.sort((a, b) => a.index - b.index);
+    const root = rows.findIndex((row) => row.level === '1' && row.label.startsWith(`Backend ${backend}`));
+    const next = rows.findIndex((row, i) => i > root && row.level === '1');
+    const found = root < 0 ? undefined : rows.slice(root + 1, next < 0 ? undefined : next).find((row) => row.label.includes(label));
+    if (found) return view.locator(`[role="treeitem"][data-index="${found.index}"]`);
+    if (Date.now() > deadline) throw new Error(`no row "${label}" under ${backend}: ${rows.map((row) => `${row.level}:${row.label}`).join(' | ')}`);
+    await page.waitForTimeout(250);
+  }
+}
+
+/** Answers a flow's steps in order (Enter after each), with a look at each box first when `check` is given. */
+async function answer(page: Page, steps: Array<[step: string, value?: string]>, check?: (step: string, box: Locator) => Promise<void>): Promise<void> {
+  for (const [step, value] of steps) {
+    const box = await quickInput(page, step);
+    await check?.(step, box);
+    if (value !== undefined) await box.locator('input').fill(value);
+    await page.keyboard.press('Enter');
+  }
 }
 
 async function titleOf(page: Page): Promise<string> {
@@ -47,6 +80,7 @@ describe('Two backends in the VS Code window', function () {
     assert.match(roots[0] ?? '', /^Backend Local/, 'the local backend comes first');
     assert.match(roots[1] ?? '', /^Backend Lab/);
 
+    // One job of the same name on each backend.
     await runCommand(page, 'ModelArts: Create Training Job');
     const runOn = await quickInput(page, 'run on');
     assert.equal(await titleOf(page), 'Create Training Job: run on (1/11)', 'one step more than with one backend, counted from the start');
@@ -54,47 +88,53 @@ describe('Two backends in the VS Code window', function () {
     assert.match(await lab.innerText(), /available/);
     await screenshot(page, '50-create-run-on');
     await lab.click();
-    const answers: Array<[step: string, value?: string]> = [['code folder or algorithm'], ['engine'], ['flavor'], ['node count'], ['hyperparameters', 'epochs=3'], ['inputs'], ['outputs'], ['name', 'lab-digits'], ['review']];
-    for (const [step, value] of answers) {
-      const box = await quickInput(page, step);
-      if (step === 'flavor') assert.match(await box.locator('.monaco-list-row.focused').innerText(), /modelarts\.memory\.|8 GiB/, 'the flavors are Lab\'s own');
-      if (value !== undefined) await box.locator('input').fill(value);
-      await page.keyboard.press('Enter');
-    }
-    await treeRow(page, 'Training job lab-digits, Completed').waitFor({ timeout: 60_000 });
-    const rows = await jobsRows(page);
-    const labRoot = rows.findIndex((label) => label.startsWith('Backend Lab'));
-    const job = rows.findIndex((label) => label.startsWith('Training job lab-digits'));
-    assert.ok(labRoot >= 0 && job > labRoot, `the job is under Lab: ${rows.join(' | ')}`);
+    await answer(page, [['code folder or algorithm'], ['engine'], ['flavor'], ['node count'], ['hyperparameters', 'epochs=3'], ['inputs'], ['outputs'], ['name', 'twin'], ['review']], async (step, box) => {
+      if (step === 'flavor') assert.match(await box.locator('.monaco-list-row.focused').innerText(), /8 GiB/, 'the flavors are Lab\'s own');
+    });
+    await rowUnder(page, 'Lab', 'Training job twin, Completed', 60_000);
+
+    await runCommand(page, 'ModelArts: Create Training Job');
+    await (await quickInput(page, 'run on')).locator('.monaco-list-row[aria-label*=" Local (Docker), "]').click();
+    await answer(page, [['code folder or algorithm'], ['flavor'], ['node count'], ['hyperparameters', 'epochs=1'], ['inputs'], ['outputs'], ['name', 'twin'], ['review']]);
+    await rowUnder(page, 'Local', 'Training job twin, Completed', 120_000);
+    await rowUnder(page, 'Lab', 'Training job twin, Completed');
     await screenshot(page, '51-two-backends-tree');
   });
 
-  it('opens the job\'s panel, which says where it ran; after a reload it waits for Lab and fills in once connected', async function () {
-    await contextMenu(page, treeRow(page, 'Training job lab-digits, Completed'), 'Show Job Details');
+  it('opens the Lab job\'s panel, which says where it ran; after a reload it waits for Lab and fills in with that job', async function () {
+    await contextMenu(page, await rowUnder(page, 'Lab', 'Training job twin, Completed'), 'Show Job Details');
     let view = webview(page);
-    await view.locator('h1', { hasText: 'lab-digits' }).waitFor({ timeout: 30_000 });
-    assert.match(await view.locator('.overview').innerText(), /Runs on\s+Lab/);
+    await view.locator('h1', { hasText: 'twin' }).waitFor({ timeout: 30_000 });
+    const overview = await view.locator('.overview').innerText();
+    assert.match(overview, /Runs on\s+Lab/);
+    const labId = /ID\s+([0-9a-f-]{36})/.exec(overview)?.[1];
+    assert.ok(labId, overview);
 
     await runCommand(page, 'Developer: Reload Window');
     await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
     view = webview(page);
-    // Lab opens closed after a reload: the restored panel says so instead of calling the job deleted.
+    // Lab opens closed after a reload: the restored panel says so instead of calling the job deleted,
+    // and does not show the local job of the same name.
     await view.locator('.removed', { hasText: 'Lab cannot be reached' }).waitFor({ timeout: 60_000 });
     assert.doesNotMatch(await view.locator('.removed').innerText(), /deleted/);
+    assert.equal(await view.locator('h1').count(), 0, 'no job is shown while Lab cannot answer');
     // The container may be open already after the reload: a click would close it.
     if (!(await treeRow(page, 'Backend Lab').isVisible())) await page.locator('.activitybar a.action-label[aria-label^="ModelArts"]').click();
     const closedLab = treeRow(page, 'Backend Lab');
     await closedLab.waitFor({ timeout: 30_000 });
-    assert.match((await closedLab.getAttribute('aria-label')) ?? '', /not reachable|closed/i, 'the tree says Lab is closed too');
+    assert.match((await closedLab.getAttribute('aria-label')) ?? '', /not reachable/, 'the tree says Lab cannot be reached too');
+    await rowUnder(page, 'Local', 'Training job twin, Completed');
     await screenshot(page, '52-panel-waits-for-lab');
 
     await runCommand(page, 'Lab: Connect');
     view = webview(page);
-    await view.locator('h1', { hasText: 'lab-digits' }).waitFor({ timeout: 30_000 });
+    await view.locator('h1', { hasText: 'twin' }).waitFor({ timeout: 30_000 });
     await view.locator('.phase', { hasText: 'Completed' }).waitFor({ timeout: 10_000 });
     assert.equal(await view.locator('.removed').innerText(), '', 'the notice is gone');
-    assert.match(await view.locator('.overview').innerText(), /Runs on\s+Lab/);
-    await treeRow(page, 'Training job lab-digits, Completed').waitFor({ timeout: 30_000 });
+    const restored = await view.locator('.overview').innerText();
+    assert.match(restored, /Runs on\s+Lab/);
+    assert.equal(/ID\s+([0-9a-f-]{36})/.exec(restored)?.[1], labId, 'the panel shows the Lab job, not the local one of the same name');
+    await rowUnder(page, 'Lab', 'Training job twin, Completed');
     await screenshot(page, '53-panel-filled-after-connect');
   });
 });
