@@ -1,4 +1,5 @@
 import type * as vscode from 'vscode';
+import type { BootInfo } from './boot';
 import { createApi, type ModelArtsApi } from './api';
 import { registerCommands } from './commands/registry';
 import { createServices } from './services';
@@ -6,7 +7,7 @@ import { createServices } from './services';
 /** Kept for deactivate(): the dev containers must be gone before the extension host exits. */
 let active: { readonly removeDevContainers: () => Promise<void> } | undefined;
 
-export function activate(context: vscode.ExtensionContext): ModelArtsApi {
+export function activate(context: vscode.ExtensionContext, boot?: BootInfo): ModelArtsApi {
   const started = performance.now();
   const services = createServices(context);
   active = { removeDevContainers: () => services.local.devContainers.removeAll() };
@@ -17,7 +18,8 @@ export function activate(context: vscode.ExtensionContext): ModelArtsApi {
       services.log.info(`Backend ${backend.displayName} at ${state.kind === 'connecting' ? '?' : state.endpoint} is ${state.kind}`),
     );
   }
-  services.log.info(`ModelArts Training activated in ${(performance.now() - started).toFixed(1)} ms`);
+  const loading = boot ? ` after loading for ${boot.loadMs.toFixed(1)} ms (code cache: ${boot.codeCache})` : '';
+  services.log.info(`ModelArts Training activated in ${(performance.now() - started).toFixed(1)} ms${loading}`);
   return createApi(services);
 }
 
