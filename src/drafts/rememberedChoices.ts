@@ -5,6 +5,7 @@
  * and the deletion of the job they came from.
  */
 import type * as vscode from 'vscode';
+import { z } from 'zod';
 import type { BackendJobChange } from '../backends/backendRegistry';
 import { LOCAL_BACKEND_ID } from '../backends/jobRef';
 import type { Event } from '../core/events';
@@ -22,6 +23,15 @@ export interface CompletedRun {
 
 /** The code a job runs, as remembered: its algorithm, else its boot file. */
 export type CodeKey = { readonly algorithmId: string } | { readonly bootFile: string };
+
+/** What is read back is checked: a damaged or foreign value is as if nothing were remembered. */
+const completedRunSchema = z.object({
+  jobName: z.string(),
+  parameters: z.array(z.object({ name: z.string().min(1), value: z.string().optional() })),
+  inputs: z.array(z.object({ name: z.string().min(1), location: z.string() })),
+  flavorId: z.string().min(1),
+  completedAt: z.number(),
+});
 
 const COMPLETED_PREFIX = 'modelarts.lastCompleted:';
 const FLAVOR_PREFIX = 'modelarts.lastFlavor:';
@@ -51,7 +61,8 @@ export class RememberedChoices implements vscode.Disposable {
 
   /** The last completed run of this code on this backend, if any. */
   lastCompleted(backend: string, code: CodeKey): CompletedRun | undefined {
-    return this.memento.get<CompletedRun>(COMPLETED_PREFIX + keyOf(backend, code));
+    const parsed = completedRunSchema.safeParse(this.memento.get(COMPLETED_PREFIX + keyOf(backend, code)));
+    return parsed.success ? parsed.data : undefined;
   }
 
   async rememberCompleted(backend: string, job: TrainingJob): Promise<void> {
@@ -69,7 +80,8 @@ export class RememberedChoices implements vscode.Disposable {
 
   /** The flavor chosen last on a backend (Create, Copy or Promote). */
   lastFlavor(backend: string): string | undefined {
-    return this.memento.get<string>(FLAVOR_PREFIX + backend);
+    const saved = this.memento.get(FLAVOR_PREFIX + backend);
+    return typeof saved === 'string' && saved ? saved : undefined;
   }
 
   async rememberFlavor(backend: string, flavorId: string): Promise<void> {

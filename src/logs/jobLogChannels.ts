@@ -18,6 +18,7 @@ import { isTerminalPhase } from '../core/lifecycle';
 import { stripAnsi } from '../core/lines';
 import type { BackendRegistry } from '../backends/backendRegistry';
 import { jobKey, LOCAL_BACKEND_ID, type JobRef } from '../backends/jobRef';
+import { FOLLOWED_KEY, followedRef, parseFollowed, type Followed } from './followedLogs';
 import type { TrainingBackend } from '../backends/trainingBackend';
 
 const FLUSH_MS = 50;
@@ -146,16 +147,9 @@ function summary(job: TrainingJob, task: string): string {
   return `Training job ${job.metadata.name} ${job.status.phase.toLowerCase()}${took}${exit}.`;
 }
 
-const FOLLOWED_KEY = 'modelarts.followedLogs';
 /** Channels kept open at most; beyond it the channels of ended jobs close, the oldest first. */
 export const MAX_OPEN_CHANNELS = 10;
 
-/** What a window follows; `backend` is absent in what the version before backends saved (local jobs). */
-interface Followed {
-  readonly backend?: string;
-  readonly jobId: string;
-  readonly task: string;
-}
 
 /**
  * A channel's name puts what tells it apart first, because the Output view's list cuts names short:
@@ -233,12 +227,13 @@ export class JobLogChannels implements vscode.Disposable {
    * first line. What other backends' channels were is kept until their backend is back.
    */
   async restore(backendId: string): Promise<number> {
-    const followed = this.memento.get<Followed[]>(FOLLOWED_KEY, []);
+    const followed = parseFollowed(this.memento.get(FOLLOWED_KEY));
     const backend = this.registry.get(backendId);
     this.restoredBackends.add(backendId);
     let restored = 0;
-    for (const { backend: saved, jobId, task } of followed) {
-      const ref = { backend: saved ?? LOCAL_BACKEND_ID, id: jobId };
+    for (const entry of followed) {
+      const { jobId, task } = entry;
+      const ref = followedRef(entry);
       if (ref.backend !== backendId || !backend) continue;
       const job = await backend.getJob(jobId).catch(() => undefined);
       if (job && !isTerminalPhase(job.status.phase) && !this.channels.has(`${jobKey(ref)}/${task}`)) {
@@ -290,7 +285,7 @@ export class JobLogChannels implements vscode.Disposable {
 
   /** Saved entries of backends not restored yet (not connected, not signed in): kept for when they come. */
   private pendingRestore(): Followed[] {
-    return this.memento.get<Followed[]>(FOLLOWED_KEY, []).filter((entry) => !this.restoredBackends.has(entry.backend ?? LOCAL_BACKEND_ID));
+    return parseFollowed(this.memento.get(FOLLOWED_KEY)).filter((entry) => !this.restoredBackends.has(entry.backend ?? LOCAL_BACKEND_ID));
   }
 
   dispose(): void {
