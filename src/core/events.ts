@@ -108,3 +108,19 @@ export function waitForEvent<T>(event: Event<T>, predicate: (e: T) => boolean, s
     else signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
+
+/** Resolves after `ms`, or rejects with `onAbort()` when `signal` aborts first. */
+export function abortableDelay(ms: number, signal: AbortSignal | undefined, onAbort: () => Error): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(onAbort());
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', aborted);
+      resolve();
+    }, ms);
+    const aborted = () => {
+      clearTimeout(timer);
+      reject(onAbort());
+    };
+    signal?.addEventListener('abort', aborted, { once: true });
+  });
+}

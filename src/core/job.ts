@@ -203,7 +203,13 @@ export const jobCreateRequestSchema = z.strictObject({
     { error: (issue) => (issue.input === undefined ? 'is required' : 'must be an object') },
   ),
   algorithm: jobAlgorithmRequestSchema,
-  spec: z.strictObject({ resource: resourceRequestSchema.optional() }).optional(),
+  spec: z
+    .strictObject({
+      resource: resourceRequestSchema.optional(),
+      /** ModelArts keeps each task's log in this OBS folder too (`obs://bucket/logs/`). */
+      log_export_path: z.strictObject({ obs_url: text('an OBS folder URL such as obs://bucket/logs/') }).optional(),
+    })
+    .optional(),
 });
 
 /** What a caller passes to create a job (numbers allowed where ModelArts wants strings). */
@@ -288,7 +294,9 @@ export const trainingJobSchema = z.object({
       flavor_id: z.string(),
       flavor_name: z.string().optional(),
       node_count: z.number().int().min(1),
+      pool_id: z.string().optional(),
     }),
+    log_export_path: z.object({ obs_url: z.string() }).optional(),
   }),
   status: jobStatusSchema,
 });
@@ -320,7 +328,10 @@ export function toCreateRequest(job: TrainingJob): ValidJobCreateRequest {
       ...(algorithm.working_dir ? { working_dir: algorithm.working_dir } : {}),
       ...(Object.keys(algorithm.environments).length ? { environments: { ...algorithm.environments } } : {}),
     },
-    spec: { resource: { flavor_id: spec.resource.flavor_id, node_count: spec.resource.node_count } },
+    spec: {
+      resource: { ...(spec.resource.flavor_id ? { flavor_id: spec.resource.flavor_id } : {}), node_count: spec.resource.node_count, ...(spec.resource.pool_id ? { pool_id: spec.resource.pool_id } : {}) },
+      ...(spec.log_export_path ? { log_export_path: { obs_url: spec.log_export_path.obs_url } } : {}),
+    },
   };
 }
 

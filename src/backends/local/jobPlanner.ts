@@ -107,6 +107,9 @@ export async function planLocalJob(request: ValidJobCreateRequest, context: Plan
   if (request.spec?.resource?.pool_id !== undefined) {
     problem('spec.resource.pool_id', 'resource pools exist only on ModelArts; leave it out for the local engine');
   }
+  if (request.spec?.log_export_path !== undefined) {
+    problem('spec.log_export_path', 'exists only on ModelArts (logs are kept with the job on this machine); leave it out for the local backend');
+  }
   const { flavor, nodeCount } = resolveFlavor(request, context.flavors, context.defaultFlavor, problem);
   if (flavor && nodeCount <= flavor.max_num) {
     const cpus = flavor.cpu_cores * nodeCount;

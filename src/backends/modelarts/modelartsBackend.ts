@@ -1,0 +1,459 @@
+/**
+ * The ModelArts backend: training jobs and algorithms on ModelArts Standard (REST API v2) in one
+ * region and project, code and outputs on OBS, behind the same TrainingBackend every view, panel,
+ * command and log channel uses. The service has no push: jobs that have not ended are polled while
+ * someone watches (jobWatcher.ts), logs are tailed through the log preview (logTail.ts). A refused
+ * key moves the backend to `needsCredentials`, a lost network to `unavailable` (it reconnects).
+ */
+import * as path from 'node:path';
+import type { Algorithm } from '../../core/algorithm';
+import { CancelledError, errorMessage, InvalidStateError, NotFoundError } from '../../core/errors';
+import { Emitter, toDisposable, type Disposable, type Event } from '../../core/events';
+import type { Flavor } from '../../core/flavors';
+import { withLiveDuration, type JobChange, type TrainingJob } from '../../core/job';
+import type { JobEvent, JobEventAdded } from '../../core/jobEvent';
+import { actionRefusal, isTerminalPhase } from '../../core/lifecycle';
+import type { Logger } from '../../core/logger';
+import type { PresetEngine } from '../../core/presetEngines';
+import type { ResourceSample, ResourceSampleAdded } from '../../core/resourceSample';
+import { checkCodeLimits, listCodeFiles } from '../../storage/codeIgnore';
+import { BackendConnection } from '../shared/connection';
+import type { AlgorithmChange, BackendState, CreateJobOptions, DeleteJobOptions, FollowLogOptions, TrainingBackend } from '../trainingBackend';
+import { CredentialsRefusedError, ModelArtsApiError, ServiceUnreachableError } from './apiErrors';
+import { CloudAlgorithms, type AlgorithmCodePlanner } from './cloudAlgorithms';
+import { CloudSession, type SessionOptions } from './cloudSession';
+import { uploadCodeFolder } from './codeUpload';
+import type { ModelArtsCredentials } from './config';
+import { createJobOnce, resourceSamples } from './cloudJobs';
+import { eventFromCloud, jobFromCloud } from './jobMapping';
+import { codeDestination, planSubmission, type CodeUpload } from './jobSubmission';
+import { JobWatcher } from './jobWatcher';
+import { readWholeLog, tailLog, type LogSource } from './logTail';
+import { PAGE_SIZE, type SearchFilter } from './modelartsApi';
+import { formatObsUrl, isObsUrl, parseObsUrl } from './obsUrl';
+
+export interface ModelArtsTiming {
+  /** Shortest and longest interval between two polls of a job that has not ended. */
+  readonly pollMinMs: number;
+  readonly pollMaxMs: number;
+  /** Between two reads of a followed log's preview. */
+  readonly logIntervalMs: number;
+}
+
+export interface ModelArtsBackendOptions extends Omit<SessionOptions, 'credentials'> {
+  /** None: the backend waits in `needsCredentials` until it is made again with some. */
+  readonly credentials: ModelArtsCredentials | undefined;
+  readonly id?: string;
+  readonly displayName?: string;
+  readonly timing?: Partial<ModelArtsTiming>;
+}
+
+const DEFAULT_TIMING: ModelArtsTiming = { pollMinMs: 2000, pollMaxMs: 30_000, logIntervalMs: 1000 };
+
+export class ModelArtsBackend implements TrainingBackend {
+  readonly id: string;
+  readonly displayName: string;
+  readonly icon = 'cloud';
+  private readonly session: CloudSession | undefined;
+  private readonly connection: BackendConnection;
+  private readonly timing: ModelArtsTiming;
+  private readonly logger: Logger;
+  private readonly jobEmitter = new Emitter<JobChange>();
+  private readonly eventEmitter = new Emitter<JobEventAdded>();
+  private readonly sampleEmitter = new Emitter<ResourceSampleAdded>();
+  private readonly watcher: JobWatcher;
+  private readonly algorithms: CloudAlgorithms;
+  private readonly deleted = new Set<string>();
+  private jobListeners = 0;
+  private watchers = 0;
+  readonly onDidChangeState: Event<BackendState>;
+  readonly onDidAddEvent: Event<JobEventAdded> = this.eventEmitter.event;
+  readonly onDidAddResourceSample: Event<ResourceSampleAdded> = this.sampleEmitter.event;
+  readonly onDidChangeAlgorithm: Event<AlgorithmChange>;
+
+  constructor(private readonly options: ModelArtsBackendOptions) {
+    this.logger = options.logger;
+    this.timing = { ...DEFAULT_TIMING, ...options.timing };
+    this.session = options.credentials ? new CloudSession({ ...options, credentials: options.credentials }) : undefined;
+    const region = this.session?.config.region ?? String((options.config as { region?: unknown }).region ?? 'unknown');
+    const project = this.session?.config.projectId;
+    this.id = options.id ?? `modelarts:${region}${project ? `:${project}` : ''}`;
+    this.displayName = options.displayName ?? `ModelArts · ${region}${project ? ` · ${project.slice(0, 8)}` : ''}`;
+    this.connection = new BackendConnection({
+      endpoint: this.session?.config.modelartsEndpoint ?? `https://modelarts.${region}`,
+      label: `ModelArts (${region})`,
+      attempt: () => this.attempt(),
+      describeError: (error) => this.redact(errorMessage(error)),
+      logger: this.logger,
+    });
+    this.onDidChangeState = this.connection.onDidChangeState;
+    this.watcher = new JobWatcher(
+      {
+        fetchJob: (id) => this.fetchJob(id),
+        fetchEvents: (id, known) => this.fetchEvents(id, known),
+        changed: (job) => this.jobEmitter.fire({ kind: 'updated', job }),
+        eventsAdded: (jobId, events) => events.forEach((event) => this.eventEmitter.fire({ jobId, event })),
+        gone: (id) => this.markDeleted(id),
+        watched: () => this.watchers > 0 || this.jobListeners > 0,
+        failed: (error) => this.failed(error),
+      },
+      { minIntervalMs: this.timing.pollMinMs, maxIntervalMs: this.timing.pollMaxMs },
+      this.logger,
+    );
+    this.algorithms = new CloudAlgorithms(
+      () => this.live().api,
+      async () => (await this.live().loadCatalogs()).engines,
+      () => this.algorithmCode(),
+    );
+    this.onDidChangeAlgorithm = this.algorithms.onDidChange;
+  }
+
+  /** Subscribing to job changes is watching: jobs that have not ended are polled while anyone listens. */
+  readonly onDidChangeJob: Event<JobChange> = (listener, thisArgs, disposables) => {
+    const subscription = this.jobEmitter.event(listener, thisArgs);
+    this.jobListeners += 1;
+    this.watcher.nudge();
+    const counted = toDisposable(() => {
+      this.jobListeners -= 1;
+      subscription.dispose();
+    });
+    disposables?.push(counted);
+    return counted;
+  };
+
+  /** Keeps jobs polled while the result is not disposed (a visible view, an open panel). */
+  watch(): Disposable {
+    this.watchers += 1;
+    this.watcher.nudge();
+    return toDisposable(() => (this.watchers -= 1));
+  }
+
+  get state(): BackendState {
+    return this.connection.state;
+  }
+
+  get projectId(): string | undefined {
+    return this.session?.projectId;
+  }
+
+  connect(): Promise<BackendState> {
+    return this.connection.connect();
+  }
+
+  private async attempt(): Promise<BackendState> {
+    const endpoint = this.session?.config.modelartsEndpoint ?? '';
+    if (!this.session) return { kind: 'needsCredentials', reason: 'Sign in to ModelArts: no access keys or IAM user are set for this backend.', endpoint };
+    try {
+      await this.session.ensureProject();
+      await this.session.loadCatalogs(true);
+      return { kind: 'available', version: 'API v2', endpoint };
+    } catch (error) {
+      if (error instanceof CredentialsRefusedError) return { kind: 'needsCredentials', reason: error.message, endpoint };
+      throw error;
+    }
+  }
+
+  private live(): CloudSession {
+    if (!this.session) throw new CredentialsRefusedError('Sign in to ModelArts first.', 401, undefined);
+    return this.session;
+  }
+
+  private redact(text: string): string {
+    return this.session ? this.session.redact(text) : text;
+  }
+
+  /** What a failed call says about the backend: refused keys or a lost service change its state. */
+  private failed(error: unknown): void {
+    const endpoint = this.session?.config.modelartsEndpoint ?? '';
+    if (error instanceof CredentialsRefusedError) this.connection.set({ kind: 'needsCredentials', reason: error.message, endpoint });
+    else if (error instanceof ServiceUnreachableError) this.connection.lost(error.message);
+  }
+
+  private async guarded<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      const result = await work();
+      if (this.connection.state.kind === 'unavailable') void this.connect();
+      return result;
+    } catch (error) {
+      this.failed(error);
+      throw error;
+    }
+  }
+
+  private async fetchJob(id: string): Promise<TrainingJob | undefined> {
+    if (this.deleted.has(id)) return undefined;
+    try {
+      return withLiveDuration(jobFromCloud(await this.live().api.showJob(id)), Date.now());
+    } catch (error) {
+      if (error instanceof ModelArtsApiError && error.notFound) return undefined;
+      throw error;
+    }
+  }
+
+  private async fetchEvents(id: string, known: number): Promise<JobEvent[]> {
+    const events: JobEvent[] = [];
+    for (let offset = known; ; ) {
+      const page = await this.live().api.listEvents(id, offset);
+      events.push(...page.events.map(eventFromCloud));
+      offset += page.events.length;
+      if (page.events.length < 100) return events;
+    }
+  }
+
+  private markDeleted(id: string): void {
+    this.watcher.forget(id);
+    if (this.deleted.has(id)) return;
+    this.deleted.add(id);
+  }
+
+  // ---- Jobs ----------------------------------------------------------------------------------
+
+  async listJobs(): Promise<TrainingJob[]> {
+    const all: TrainingJob[] = [];
+    for (let page = 0; ; page += 1) {
+      const { jobs, more } = await this.searchJobs({ page });
+      all.push(...jobs);
+      if (!more) return all;
+    }
+  }
+
+  /** One page of 50 jobs, newest first, filtered by the service (phase, a name fragment). */
+  async searchJobs(query: { readonly page: number; readonly phases?: readonly string[]; readonly name?: string; readonly signal?: AbortSignal }): Promise<{ jobs: TrainingJob[]; more: boolean }> {
+    const filters: SearchFilter[] = [
+      ...(query.phases?.length ? [{ key: 'phase' as const, operator: 'in' as const, value: query.phases }] : []),
+      ...(query.name ? [{ key: 'name' as const, operator: 'like' as const, value: [query.name] }] : []),
+    ];
+    return this.guarded(async () => {
+      await this.live().ensureProject();
+      const page = await this.live().api.searchJobs(query.page, filters, query.signal);
+      const now = Date.now();
+      const jobs = page.items.map((item) => withLiveDuration(jobFromCloud(item, 'ListTrainingJobs'), now)).filter((job) => !this.deleted.has(job.metadata.id));
+      for (const job of jobs) this.watcher.observe(job);
+      return { jobs, more: page.items.length >= PAGE_SIZE };
+    });
+  }
+
+  getJob(id: string): Promise<TrainingJob | undefined> {
+    return this.guarded(async () => {
+      const job = await this.fetchJob(id);
+      if (job) this.watcher.observe(job);
+      return job;
+    });
+  }
+
+  private async existing(id: string): Promise<TrainingJob> {
+    const job = await this.getJob(id);
+    if (!job) throw new NotFoundError('job', id);
+    return job;
+  }
+
+  async createJob(request: unknown, options: CreateJobOptions = {}): Promise<TrainingJob> {
+    const session = this.live();
+    const { signal, onProgress } = options;
+    return this.guarded(async () => {
+      await session.ensureProject();
+      const catalogs = await session.loadCatalogs();
+      const submission = await planSubmission(request, {
+        ...catalogs,
+        codeLocation: session.config.codeLocation,
+        getAlgorithm: (id) => this.algorithms.get(id),
+        checkCodeFolder: (dir, field) => this.checkCodeFolder(dir, field),
+      });
+      if (signal?.aborted) throw new CancelledError('Creating the training job');
+      if (submission.upload) await this.upload(submission.upload, signal, onProgress);
+      if (signal?.aborted) throw new CancelledError('Creating the training job');
+      onProgress?.('Creating the job on ModelArts');
+      const job = await createJobOnce(session.api, submission.body, submission.request.metadata.name, signal, this.logger);
+      this.jobEmitter.fire({ kind: 'created', job });
+      this.watcher.track(job, 0);
+      return job;
+    });
+  }
+
+  private async checkCodeFolder(dir: string, field: string): Promise<void> {
+    checkCodeLimits(dir, await listCodeFiles(dir), { field });
+  }
+
+  private async upload(upload: CodeUpload, signal: AbortSignal | undefined, onProgress: ((message: string) => void) | undefined): Promise<void> {
+    const url = formatObsUrl(upload.destination);
+    onProgress?.(`Uploading ${upload.dir} to ${url}`);
+    const result = await uploadCodeFolder(this.live().obs(), upload.dir, upload.destination.bucket, upload.destination.key, {
+      ...(signal ? { signal } : {}),
+      cacheDir: path.join(this.options.stateDir, 'code-hashes'),
+      onProgress: (p) => onProgress?.(`Uploading code: ${p.objects}${p.totalObjects ? `/${p.totalObjects}` : ''} files to ${url}`),
+    });
+    this.logger.info(`Code ${upload.dir} → ${url}: ${result.uploaded} sent, ${result.unchanged} unchanged, ${result.deleted} removed`);
+  }
+
+  /** Local algorithm code folders are uploaded like a job's, under `<code location>/algorithms/<name>/code/`. */
+  private algorithmCode(): AlgorithmCodePlanner {
+    const pending: CodeUpload[] = [];
+    const session = this.live();
+    return {
+      codeDirFor: async (codeDir, name, field, problem) => {
+        if (isObsUrl(codeDir)) {
+          try {
+            return formatObsUrl(parseObsUrl(codeDir, field, { folder: true }));
+          } catch (error) {
+            problem(field, errorMessage(error));
+            return undefined;
+          }
+        }
+        const location = session.config.codeLocation;
+        if (!location) {
+          problem(field, 'is a folder on this machine; set modelarts.cloud.codeLocation (obs://bucket/prefix/) so it can be uploaded, or give an obs:// URL');
+          return undefined;
+        }
+        const destination = codeDestination({ bucket: location.bucket, key: `${location.key}algorithms/` }, name, codeDir);
+        await this.checkCodeFolder(codeDir, field);
+        pending.push({ dir: codeDir, destination });
+        return formatObsUrl(destination);
+      },
+      commit: async () => {
+        for (const upload of pending.splice(0)) await this.upload(upload, undefined, undefined);
+      },
+    };
+  }
+
+  async stopJob(id: string): Promise<void> {
+    const job = await this.existing(id);
+    const refusal = actionRefusal('stop', job.status.phase, job.metadata.name);
+    if (refusal) throw new InvalidStateError(refusal);
+    await this.guarded(async () => {
+      try {
+        await this.live().api.terminateJob(id);
+      } catch (error) {
+        if (error instanceof ModelArtsApiError && error.errorCode === 'ModelArts.2796') throw new InvalidStateError(error.message);
+        if (error instanceof ModelArtsApiError && error.notFound) throw new NotFoundError('job', id);
+        throw error;
+      }
+    });
+    this.watcher.track(job);
+    this.watcher.nudge(id);
+  }
+
+  async deleteJob(id: string, options: DeleteJobOptions = {}): Promise<void> {
+    const job = await this.existing(id);
+    const refusal = actionRefusal('delete', job.status.phase, job.metadata.name);
+    if (refusal) throw new InvalidStateError(refusal);
+    await this.guarded(async () => {
+      try {
+        await this.live().api.deleteJob(id);
+      } catch (error) {
+        if (error instanceof ModelArtsApiError && error.notFound) throw new NotFoundError('job', id);
+        throw error;
+      }
+    });
+    this.markDeleted(id);
+    this.jobEmitter.fire({ kind: 'deleted', job });
+    if (options.deleteOutputs) await this.deleteOutputs(job);
+  }
+
+  private async deleteOutputs(job: TrainingJob): Promise<void> {
+    const store = this.live().obs();
+    for (const [index, output] of job.algorithm.outputs.entries()) {
+      if (!output.remote) continue;
+      const location = parseObsUrl(output.remote.obs.obs_url, `algorithm.outputs[${index}].remote.obs.obs_url`, { folder: true });
+      for await (const page of store.list(location.bucket, location.key)) await store.deleteObjects(location.bucket, page.map((o) => o.key));
+    }
+  }
+
+  async listEvents(id: string): Promise<JobEvent[]> {
+    await this.existing(id);
+    return this.guarded(() => this.fetchEvents(id, 0));
+  }
+
+  async listResourceSamples(id: string): Promise<ResourceSample[]> {
+    const job = await this.existing(id);
+    const catalogs = await this.live().loadCatalogs();
+    const flavor: Flavor | undefined = catalogs.flavors.find((f) => f.flavor_id === job.spec.resource.flavor_id);
+    return this.guarded(() => resourceSamples(this.live().api, job, flavor));
+  }
+
+  private logSource(id: string, task: string): LogSource {
+    const api = this.live().api;
+    return {
+      preview: (signal) => api.logPreview(id, task, signal),
+      fullLog: async (signal) => {
+        const { obs_url: link } = await api.logUrl(id, task, signal);
+        const response = await fetch(link, signal ? { signal } : {});
+        if (!response.ok) throw new ModelArtsApiError('GetLogObject', response.status, undefined, 'the log link did not answer');
+        return Buffer.from(await response.arrayBuffer());
+      },
+      ended: async () => {
+        const job = await this.fetchJob(id);
+        return !job || isTerminalPhase(job.status.phase);
+      },
+    };
+  }
+
+  private async taskOf(id: string, task: string): Promise<TrainingJob> {
+    const job = await this.existing(id);
+    if (!job.status.tasks.includes(task)) throw new NotFoundError('task', `${task} of ${job.metadata.name}`);
+    return job;
+  }
+
+  async readLog(id: string, task: string): Promise<string> {
+    await this.taskOf(id, task);
+    return this.guarded(() => readWholeLog(this.logSource(id, task)));
+  }
+
+  async *followLog(id: string, task: string, options: FollowLogOptions = {}): AsyncIterable<string[]> {
+    await this.taskOf(id, task);
+    this.watchers += 1;
+    try {
+      const tail = tailLog(this.logSource(id, task), {
+        intervalMs: this.timing.logIntervalMs,
+        transient: (error) => error instanceof ServiceUnreachableError || (error instanceof ModelArtsApiError && error.transient),
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+      for await (const lines of tail) yield lines;
+    } catch (error) {
+      if (options.signal?.aborted) return;
+      this.failed(error);
+      throw error;
+    } finally {
+      this.watchers -= 1;
+    }
+  }
+
+  // ---- Algorithms and catalogs ---------------------------------------------------------------
+
+  listAlgorithms(): Promise<Algorithm[]> {
+    return this.guarded(() => this.algorithms.list());
+  }
+
+  getAlgorithm(id: string): Promise<Algorithm | undefined> {
+    return this.guarded(() => this.algorithms.get(id));
+  }
+
+  createAlgorithm(request: unknown): Promise<Algorithm> {
+    return this.guarded(() => this.algorithms.create(request));
+  }
+
+  updateAlgorithm(id: string, request: unknown): Promise<Algorithm> {
+    return this.guarded(() => this.algorithms.update(id, request));
+  }
+
+  deleteAlgorithm(id: string): Promise<void> {
+    return this.guarded(() => this.algorithms.delete(id));
+  }
+
+  async listPresetEngines(): Promise<PresetEngine[]> {
+    return (await this.guarded(() => this.live().loadCatalogs())).engines;
+  }
+
+  async listFlavors(): Promise<Flavor[]> {
+    return (await this.guarded(() => this.live().loadCatalogs())).flavors;
+  }
+
+  dispose(): void {
+    this.watcher.dispose();
+    this.connection.dispose();
+    this.algorithms.dispose();
+    this.jobEmitter.dispose();
+    this.eventEmitter.dispose();
+    this.sampleEmitter.dispose();
+    this.session?.dispose();
+  }
+}
