@@ -99,6 +99,31 @@ const nodeBuiltins = {
   },
 };
 
+// The ModelArts backend is a bundle of its own (dist/modelarts.js), loaded with the first ModelArts
+// account (src/cloud/modelartsModule.ts): most windows have none. It brings its own copies of what
+// it shares with the main bundle, except the error classes, which must be the main bundle's own for
+// `instanceof` to hold: those it reads from what the main bundle hands it (SHARED_MODULES).
+const SHARED_MODULES = { [join(root, 'src/core/errors')]: 'core/errors', [join(root, 'src/storage/storageError')]: 'storage/storageError' };
+const lazyModelArts = {
+  name: 'lazy-modelarts',
+  setup(build) {
+    build.onResolve({ filter: /modelarts\/modelartsBackend$/ }, (args) => (args.importer.endsWith(join('cloud', 'modelartsModule.ts')) ? { path: './modelarts.js', external: true } : undefined));
+  },
+};
+const sharedWithMain = {
+  name: 'shared-with-main',
+  setup(build) {
+    build.onResolve({ filter: /(^|\/)(errors|storageError)$/ }, (args) => {
+      const shared = SHARED_MODULES[join(args.resolveDir, args.path)];
+      return shared ? { path: shared, namespace: 'shared-with-main' } : undefined;
+    });
+    build.onLoad({ filter: /.*/, namespace: 'shared-with-main' }, (args) => ({
+      contents: `module.exports = globalThis[Symbol.for('modelarts-training.shared')][${JSON.stringify(args.path)}];`,
+      loader: 'js',
+    }));
+  },
+};
+
 const options = {
   entryPoints: [join(root, 'src/extension.ts')],
   outfile: join(root, 'dist/main.js'),
@@ -113,7 +138,15 @@ const options = {
   metafile: true,
   logLevel: 'warning',
   legalComments: 'none',
-  plugins: [zodEnglishOnly, dockerodeWithoutBuildKit, lazySsh2, lazyPackages, nodeBuiltins],
+  plugins: [zodEnglishOnly, dockerodeWithoutBuildKit, lazySsh2, lazyPackages, lazyModelArts, nodeBuiltins],
+};
+
+const modelartsOptions = {
+  ...options,
+  entryPoints: [join(root, 'src/backends/modelarts/modelartsBackend.ts')],
+  outfile: join(root, 'dist/modelarts.js'),
+  metafile: false,
+  plugins: [zodEnglishOnly, lazyPackages, sharedWithMain],
 };
 
 /** The entry VS Code loads (dist/extension.js): it loads dist/main.js with V8's code cache (src/boot.ts). */
@@ -172,14 +205,14 @@ async function lazyBuild(each) {
 
 if (args.has('--watch')) {
   for (const each of lazyOptions) await esbuild.build(each);
-  for (const each of [options, bootOptions, webviewOptions]) await (await esbuild.context(each)).watch();
+  for (const each of [options, modelartsOptions, bootOptions, webviewOptions]) await (await esbuild.context(each)).watch();
   console.log('[build] watching src/ and webview-ui/ …');
 } else {
   const started = Date.now();
-  const [main] = await Promise.all([esbuild.build(options), esbuild.build(bootOptions), esbuild.build(webviewOptions), ...lazyOptions.map((each) => lazyBuild(each))]);
+  const [main] = await Promise.all([esbuild.build(options), esbuild.build(modelartsOptions), esbuild.build(bootOptions), esbuild.build(webviewOptions), ...lazyOptions.map((each) => lazyBuild(each))]);
   // MODELARTS_BUILD_META=<file> keeps esbuild's metafile (what each package adds to the bundle).
   if (process.env.MODELARTS_BUILD_META) writeFileSync(process.env.MODELARTS_BUILD_META, JSON.stringify(main.metafile));
   const kb = (file) => `${(statSync(join(root, file)).size / 1024).toFixed(0)} KB`;
   const lazy = Object.values(LAZY_PACKAGES).map((name) => `dist/${name}.js ${kb(`dist/${name}.js`)}`).join(', ');
-  console.log(`[build] dist/main.js ${kb('dist/main.js')} (loaded by dist/extension.js ${kb('dist/extension.js')}; on first use: ${lazy}), dist/webview/jobPanel.js ${kb('dist/webview/jobPanel.js')} in ${Date.now() - started} ms${production ? ' (production)' : ''}`);
+  console.log(`[build] dist/main.js ${kb('dist/main.js')} (loaded by dist/extension.js ${kb('dist/extension.js')}; on first use: ${lazy}, dist/modelarts.js ${kb('dist/modelarts.js')} with a ModelArts account), dist/webview/jobPanel.js ${kb('dist/webview/jobPanel.js')} in ${Date.now() - started} ms${production ? ' (production)' : ''}`);
 }

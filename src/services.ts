@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { BackendRegistry } from './backends/backendRegistry';
 import { LocalBackend } from './backends/local/localBackend';
+import { CloudAccounts } from './cloud/cloudAccounts';
 import { revealJobPart } from './commands/jobs/revealJobPart';
 import { ConfiguredStore } from './configuredStore';
 import { DEBUG_TYPE } from './core/launchConfig';
@@ -51,6 +52,8 @@ export interface Services {
   readonly backends: BackendRegistry;
   /** The local Docker backend (for what only it has settings for: capacity, the Docker host). */
   readonly local: LocalBackend;
+  /** The ModelArts accounts of `modelarts.cloud.accounts`, each a backend in the registry. */
+  readonly cloud: CloudAccounts;
   /** The object store of datasets and job inputs/outputs that the settings name. */
   readonly stores: ConfiguredStore;
   readonly jobs: JobsModel;
@@ -98,6 +101,9 @@ export function createServices(context: vscode.ExtensionContext): Services & vsc
   Object.assign(built, { local, stores });
   const backends = own(new BackendRegistry());
   own(backends.add(local));
+  const version = String((context.extension.packageJSON as { version?: unknown }).version ?? '0');
+  const cloud = own(new CloudAccounts(backends, context.secrets, path.join(context.globalStorageUri.fsPath, 'cloud'), log, `modelarts-training-vscode/${version}`));
+  void cloud.sync();
 
   const jobs = own(new JobsModel(backends, log));
   const jobsTree = own(new JobsTreeProvider(jobs, backends));
@@ -150,6 +156,7 @@ export function createServices(context: vscode.ExtensionContext): Services & vsc
     log,
     backends,
     local,
+    cloud,
     stores,
     jobs,
     jobsTree,

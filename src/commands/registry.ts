@@ -34,6 +34,7 @@ import { JobDraft } from './jobs/jobDraft';
 import { refreshJobs } from './jobs/refreshJobs';
 import { setStorageCredentials } from './datasets/setStorageCredentials';
 import { showLogs } from './jobs/showLogs';
+import { signIn, signOut } from './cloud/signIn';
 
 export interface CommandContext {
   readonly services: Services;
@@ -68,6 +69,8 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   'modelarts.showLog': showExtensionLog,
   'modelarts.openWalkthrough': openWalkthrough,
   'modelarts.storage.setCredentials': setStorageCredentials,
+  'modelarts.cloud.signIn': signIn,
+  'modelarts.cloud.signOut': signOut,
   'modelarts.datasets.upload': uploadToDatasets,
   'modelarts.datasets.download': downloadFromDatasets,
   'modelarts.datasets.delete': deleteFromDatasets,

@@ -80,34 +80,27 @@ export interface ResolvedModelArtsConfig {
   readonly codeLocation: ObsLocation | undefined;
 }
 
-/** The setting each config field is kept in, for messages in the user's terms. */
-export const SETTING_OF: Readonly<Record<string, string>> = {
-  region: 'modelarts.cloud.region',
-  projectId: 'modelarts.cloud.projectId',
-  domain: 'modelarts.cloud.domain',
-  'endpoints.modelarts': 'modelarts.cloud.endpoints.modelarts',
-  'endpoints.iam': 'modelarts.cloud.endpoints.iam',
-  'endpoints.obs': 'modelarts.cloud.endpoints.obs',
-  obsPathStyle: 'modelarts.cloud.obsPathStyle',
-  codeLocation: 'modelarts.cloud.codeLocation',
-};
+/** The setting a config field is kept in, for messages in the user's terms: `modelarts.cloud.accounts[0].region`. */
+export function settingOf(field: string, prefix = 'modelarts.cloud'): string {
+  return field ? `${prefix}.${field}` : prefix;
+}
 
 function trimmed(url: string): string {
   return url.replace(/\/+$/, '');
 }
 
 /** Checks the configuration (InvalidInputError naming each setting) and fills in the default endpoints. */
-export function resolveConfig(value: unknown): ResolvedModelArtsConfig {
+export function resolveConfig(value: unknown, prefix = 'modelarts.cloud'): ResolvedModelArtsConfig {
   const result = modelArtsConfigSchema.safeParse(value);
   if (!result.success) {
-    const issues = issuesFromZod(result.error).map((issue) => ({ ...issue, field: SETTING_OF[issue.field] ?? `modelarts.cloud.${issue.field}` }));
+    const issues = issuesFromZod(result.error).map((issue) => ({ ...issue, field: settingOf(issue.field, prefix) }));
     throw new InvalidInputError('ModelArts settings', issues);
   }
   const config = result.data;
   let codeLocation: ObsLocation | undefined;
   if (config.codeLocation) {
     try {
-      codeLocation = parseObsUrl(config.codeLocation, SETTING_OF.codeLocation as string, { folder: true });
+      codeLocation = parseObsUrl(config.codeLocation, settingOf('codeLocation', prefix), { folder: true });
     } catch (error) {
       if (error instanceof InvalidInputError) throw new InvalidInputError('ModelArts settings', error.issues);
       throw error;

@@ -23,7 +23,7 @@ import { CredentialsRefusedError, ModelArtsApiError, ServiceUnreachableError } f
 import { CloudAlgorithms, type AlgorithmCodePlanner } from './cloudAlgorithms';
 import { CloudSession, type SessionOptions } from './cloudSession';
 import { uploadCodeFolder } from './codeUpload';
-import type { ModelArtsCredentials } from './config';
+import { resolveConfig, type ModelArtsCredentials } from './config';
 import { createJobOnce, resourceSamples } from './cloudJobs';
 import { eventFromCloud, jobFromCloud } from './jobMapping';
 import { codeDestination, planSubmission, type CodeUpload } from './jobSubmission';
@@ -74,13 +74,14 @@ export class ModelArtsBackend implements TrainingBackend {
   constructor(private readonly options: ModelArtsBackendOptions) {
     this.logger = options.logger;
     this.timing = { ...DEFAULT_TIMING, ...options.timing };
+    // Checked with or without keys: a bad setting is named at once, not after signing in.
+    const config = resolveConfig(options.config);
     this.session = options.credentials ? new CloudSession({ ...options, credentials: options.credentials }) : undefined;
-    const region = this.session?.config.region ?? String((options.config as { region?: unknown }).region ?? 'unknown');
-    const project = this.session?.config.projectId;
+    const { region, projectId: project } = config;
     this.id = options.id ?? `modelarts:${region}${project ? `:${project}` : ''}`;
     this.displayName = options.displayName ?? `ModelArts · ${region}${project ? ` · ${project.slice(0, 8)}` : ''}`;
     this.connection = new BackendConnection({
-      endpoint: this.session?.config.modelartsEndpoint ?? `https://modelarts.${region}`,
+      endpoint: config.modelartsEndpoint,
       label: `ModelArts (${region})`,
       attempt: () => this.attempt(),
       describeError: (error) => this.redact(errorMessage(error)),
@@ -457,3 +458,7 @@ export class ModelArtsBackend implements TrainingBackend {
     this.session?.dispose();
   }
 }
+
+// What the editor side needs before a backend exists (settings checked, keys read), from this bundle.
+export { parseCredentials, resolveConfig } from './config';
+export { parseObsUrl } from './obsUrl';

@@ -49,6 +49,11 @@ export interface ModelArtsContractServer {
   expireTokens(): void;
   /** Ids of the jobs the server holds (deleted ones until their delay has passed). */
   jobIds(): string[];
+  /**
+   * Test support: adds `count` finished (Completed) jobs without running them, for long lists;
+   * returns their ids, oldest first. Their fields are listed in the README (Options).
+   */
+  seedJobs(count: number): string[];
   /** Ends all jobs, removes every container and network it made and its files, closes the port. */
   stop(): Promise<void>;
 }
@@ -273,6 +278,7 @@ export async function startModelArtsContractServer(options: ContractServerOption
     serverId,
     expireTokens: () => tokens.expireAll(faults.now()),
     jobIds: () => jobs.all().map((job) => job.id),
+    seedJobs: (count) => jobs.seed(count),
     stop: () =>
       (stopping ??= (async () => {
         jobs.dispose();

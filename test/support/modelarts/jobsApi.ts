@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { taskHostName, taskNames } from '../../../src/core/contract';
+import { inputLocalDir, outputLocalDir, taskHostName, taskNames } from '../../../src/core/contract';
 import type { AlgorithmStore } from './algorithmsApi';
 import { type ApiResponse, empty, invalidParameter, jobNotFound, json, modelArtsError, notReady } from './errors';
 import { type EventsQuery, type JobCreateRequest, type JobSearchRequest } from './jobSchemas';
@@ -93,6 +93,102 @@ export class TrainingJobs {
     const answer = jobView(job);
     this.deps.runner.start(job);
     return json(201, answer);
+  }
+
+  /**
+   * Test support: inserts `count` finished jobs (phase Completed) without running anything, for
+   * lists longer than real runs allow. Fields: name `seeded-job-<n>` (n = 0 … count-1, the oldest 0),
+   * create times one minute apart ending a minute ago, `duration` 30-300 s, one task `worker-0`
+   * that exited 0 (its log was never written: preview 204, log link 2818), the first preset engine,
+   * the first flavor, parameters `epochs` and `lr`, input `data_url` and output `train_url` under
+   * `obs://modelarts-seeded/`, and four events. Answered as any job (search, show, events, delete).
+   */
+  seed(count: number): string[] {
+    const { engines, flavors, accessKeys } = this.deps.options;
+    const engine = engines[0];
+    const flavor = flavors[0];
+    if (!engine || !flavor) throw new Error('seeding jobs needs a preset engine and a flavor');
+    const now = Date.now();
+    const ids: string[] = [];
+    for (let i = 0; i < count; i += 1) {
+      const id = randomUUID();
+      const name = `seeded-job-${String(i).padStart(String(count - 1).length, '0')}`;
+      const createTime = now - (count - i) * 60_000;
+      const startTime = createTime + 5_000;
+      const endTime = startTime + 30_000 + ((i * 7919) % 270_000);
+      const code = `obs://modelarts-seeded/jobs/${name}/code/`;
+      const output = `obs://modelarts-seeded/jobs/${name}/outputs/train_url/`;
+      const event = (message: string, time: number, source: 'Job' | 'Task' = 'Job') => makeEvent('Info', source, message, time);
+      const job: JobRecord = {
+        id,
+        createTime,
+        metadata: { name, description: 'seeded', workspace_id: '0', user_name: accessKeys[0]?.userName ?? '', annotations: undefined },
+        algorithm: {
+          code_dir: code,
+          boot_file: `${code}train.py`,
+          parameters: [
+            { name: 'epochs', value: '10' },
+            { name: 'lr', value: '0.01' },
+          ],
+          inputs: [{ name: 'data_url', local_dir: inputLocalDir('data_url'), remote: { obs: { obs_url: 'obs://modelarts-seeded/data/' } } }],
+          outputs: [{ name: 'train_url', local_dir: outputLocalDir('train_url'), remote: { obs: { obs_url: output } } }],
+          engine: { engine_id: engine.engine_id, engine_name: engine.engine_name, engine_version: engine.engine_version },
+        },
+        spec: {
+          resource: {
+            policy: 'regular',
+            flavor_id: flavor.flavor_id,
+            flavor_name: flavor.flavor_name,
+            node_count: 1,
+            flavor_detail: { flavor_type: flavor.flavor_type, ...(flavor.billing ? { billing: { ...flavor.billing } } : {}), flavor_info: structuredClone(flavor.flavor_info) },
+          },
+          log_export_path: {},
+        },
+        algorithmName: '',
+        plan: {
+          image: engine.localImage,
+          codeDir: { bucket: 'modelarts-seeded', key: `jobs/${name}/code/` },
+          codeDirUrl: code,
+          bootFileUrl: `${code}train.py`,
+          localCodeDir: undefined,
+          command: undefined,
+          parameters: [
+            { name: 'epochs', value: '10' },
+            { name: 'lr', value: '0.01' },
+          ],
+          inputs: [{ name: 'data_url', localDir: inputLocalDir('data_url'), location: { bucket: 'modelarts-seeded', key: 'data/' } }],
+          outputs: [{ name: 'train_url', localDir: outputLocalDir('train_url'), location: { bucket: 'modelarts-seeded', key: `jobs/${name}/outputs/train_url/` } }],
+          environments: {},
+          workingDir: undefined,
+          nodeCount: 1,
+          cpuCores: flavor.flavor_info.cpu.core_num,
+          memoryGiB: flavor.flavor_info.memory.size,
+          logExport: undefined,
+        },
+        phase: 'Completed',
+        secondaryPhase: 'Completed',
+        startTime,
+        endTime,
+        nodeCountMetrics: [
+          [startTime, 1],
+          [endTime, 0],
+        ],
+        runningRecords: [{ start_at: Math.floor(startTime / 1000), end_at: Math.floor(endTime / 1000), start_type: 'init_or_rescheduled', end_reason: 'job completed' }],
+        tasks: [{ task: 'worker-0', index: 0, logFile: path.join(this.deps.dataDir, id, 'logs', 'worker-0.log'), started: false, exitCode: 0, message: '', cpu: [], mem: [] }],
+        events: [
+          event('Training job created.', createTime),
+          event('Training job is running.', startTime),
+          event('[worker-0] Training finished. Exit code 0.', endTime, 'Task'),
+          event('Training job completed.', endTime),
+        ],
+        deleteRequestedAt: undefined,
+        abort: new AbortController(),
+        terminateRequested: false,
+      };
+      this.jobs.set(id, job);
+      ids.push(id);
+    }
+    return ids;
   }
 
   search(request: JobSearchRequest, queryLimit: string | undefined, userId: string): ApiResponse {

@@ -1,0 +1,89 @@
+/**
+ * A ModelArts account in a real extension host: signed in through the command with the contract
+ * server's endpoints (keys checked before they are saved, kept in SecretStorage, the rest in
+ * `modelarts.cloud.accounts`), a job run on it from the workspace's code folder through the same
+ * commands as a local job, and signed out again. The contract server plays ModelArts, the S3 test
+ * server OBS; the job is a real run on Docker.
+ */
+import * as assert from 'node:assert/strict';
+import * as vscode from 'vscode';
+import type { ModelArtsApi, TrainingJob } from '../../src/api';
+import { activateApi, rejectsNaming } from '../support/editor';
+import { CLOUD_ENGINE, startCloudFixture, type CloudFixture } from '../support/modelartsFixture';
+
+const run = <T = unknown>(command: string, ...args: unknown[]) => vscode.commands.executeCommand<T>(command, ...args);
+
+async function waitForPhase(api: ModelArtsApi, ref: { backend: string; id: string }, phases: readonly string[], ms = 120_000): Promise<TrainingJob> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const job = await api.jobs.get(ref);
+    if (job && phases.includes(job.status.phase)) return job;
+    if (Date.now() > deadline) throw new Error(`job ${ref.backend}/${ref.id} is ${job?.status.phase ?? 'gone'}, not ${phases.join(' or ')}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+describe('A ModelArts account in VS Code', function () {
+  this.timeout(180_000);
+  let api: ModelArtsApi;
+  let fx: CloudFixture;
+  let backend = '';
+  const codeDir = () => vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? '';
+
+  before(async function () {
+    api = await activateApi();
+    fx = await startCloudFixture();
+  });
+
+  after(async function () {
+    await vscode.workspace.getConfiguration().update('modelarts.cloud.accounts', undefined, vscode.ConfigurationTarget.Global);
+    await fx?.stop();
+  });
+
+  it('refuses wrong keys naming the reason, and saves nothing', async function () {
+    const refused = await rejectsNaming(run('modelarts.cloud.signIn', { ...fx.config, credentials: { ...fx.credentials, secretKey: 'not-the-secret-key-0000' } }), 'signature was refused');
+    assert.ok(!refused.message.includes('not-the-secret-key-0000'), 'the key is not in the message');
+    assert.deepEqual(vscode.workspace.getConfiguration().get('modelarts.cloud.accounts'), []);
+    assert.deepEqual(api.backends.list().map((b) => b.id), ['local']);
+  });
+
+  it('signs in: the keys are checked, the account becomes a backend beside the local one', async function () {
+    const result = await run<{ backend: string; projectId: string }>('modelarts.cloud.signIn', { ...fx.config, credentials: fx.credentials });
+    assert.equal(result.projectId, fx.server.projectId);
+    backend = result.backend;
+    assert.equal(backend, `modelarts:${fx.server.region}:${fx.server.projectId}`);
+    const accounts = vscode.workspace.getConfiguration().get<Array<Record<string, unknown>>>('modelarts.cloud.accounts') ?? [];
+    assert.equal(accounts.length, 1);
+    assert.equal(accounts[0]?.projectId, fx.server.projectId);
+    assert.ok(!JSON.stringify(accounts).includes(fx.credentials.secretKey), 'no key in the settings');
+    const deadline = Date.now() + 20_000;
+    while (api.backends.get(backend)?.state.kind !== 'available' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(api.backends.get(backend)?.state.kind, 'available');
+    assert.deepEqual(api.backends.list().map((b) => b.id), ['local', backend]);
+  });
+
+  it('runs the workspace code on ModelArts through the job commands, logs and events as for a local job', async function () {
+    const spec = { kind: 'job', metadata: { name: 'editor-cloud-digits' }, algorithm: { code_dir: codeDir(), boot_file: 'train.py', engine: { ...CLOUD_ENGINE }, parameters: [{ name: 'epochs', value: '2' }] } };
+    const id = await run<string>('modelarts.jobs.create', spec, { backend });
+    const ref = { backend, id };
+    const job = await waitForPhase(api, ref, ['Completed', 'Failed']);
+    assert.equal(job.status.phase, 'Completed', await api.jobs.log(ref));
+    assert.match(job.algorithm.code_dir, /^obs:\/\//, 'the code went to OBS');
+    assert.match(await api.jobs.log(ref), /epoch 2 loss/);
+    const logs = await run<{ backend: string; channel: string }>('modelarts.jobs.showLogs', { backend, jobId: id });
+    assert.equal(logs.backend, backend);
+    const events = await run<{ events: Array<{ message: string }> }>('modelarts.jobs.showEvents', { backend, jobId: id });
+    assert.ok(events.events.some((e) => /completed/i.test(e.message)));
+    const listed = await api.jobs.list({ backend });
+    assert.ok(listed.some((j) => j.metadata.id === id));
+    assert.deepEqual(fx.server.journal.undocumentedFieldReport(), []);
+  });
+
+  it('signs out: the backend, its account and its keys are gone', async function () {
+    assert.deepEqual(await run('modelarts.cloud.signOut', { backend }), { backend });
+    assert.deepEqual(vscode.workspace.getConfiguration().get('modelarts.cloud.accounts'), []);
+    const deadline = Date.now() + 10_000;
+    while (api.backends.get(backend) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(api.backends.get(backend), undefined);
+  });
+});
