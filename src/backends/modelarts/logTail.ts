@@ -27,11 +27,12 @@ export interface TailOptions {
   readonly transient?: (error: unknown) => boolean;
 }
 
-function previewBytes(preview: LogPreview): { start: number; bytes: Buffer } {
+function previewBytes(preview: LogPreview): { start: number; bytes: Buffer; exact: boolean } {
   const bytes = Buffer.from(preview.content ?? preview.context ?? '', 'utf8');
-  // The window is the log's last bytes; trust the bytes we hold if the sizes disagree with them.
-  const start = Math.max(0, preview.full_size - bytes.length);
-  return { start, bytes };
+  // The window is the log's last bytes. A window cut inside a character comes back re-encoded with
+  // another length: its byte offsets are then not to be trusted.
+  const exact = bytes.length === preview.current_size;
+  return { start: Math.max(0, preview.full_size - bytes.length), bytes, exact };
 }
 
 /** Complete lines from a byte stream, keeping the unfinished end (and split characters) for later. */
@@ -71,8 +72,9 @@ export async function* tailLog(source: LogSource, options: TailOptions): AsyncGe
       done = await source.ended();
       const preview = await source.preview(options.signal);
       if (preview) {
-        let { start, bytes } = previewBytes(preview);
-        if (offset < start) {
+        const shown = previewBytes(preview);
+        let { start, bytes } = shown;
+        if (offset < start || (!shown.exact && offset < preview.full_size)) {
           options.onFullRead?.();
           bytes = await source.fullLog(options.signal);
           start = 0;
@@ -104,7 +106,7 @@ export async function* tailLog(source: LogSource, options: TailOptions): AsyncGe
 export async function readWholeLog(source: Pick<LogSource, 'preview' | 'fullLog'>, signal?: AbortSignal): Promise<string> {
   const preview = await source.preview(signal);
   if (!preview) return '';
-  const { start, bytes } = previewBytes(preview);
-  return (start === 0 ? bytes : await source.fullLog(signal)).toString('utf8');
+  const { start, bytes, exact } = previewBytes(preview);
+  return (start === 0 && exact ? bytes : await source.fullLog(signal)).toString('utf8');
 }
 
