@@ -18,6 +18,9 @@ import { DIGITS_DIR, EPOCH_LINE, makeFolder, removeFolders } from '../support/jo
 import { DEFAULT_DOMAIN, DEFAULT_USER, PRESET_IMAGE } from '../support/modelarts/options';
 import { CLOUD_ENGINE, cloudJob, startCloudFixture, type CloudFixture } from '../support/modelartsFixture';
 
+/** Temporary credentials whose security token expired an hour ago. */
+const EXPIRED_TEMPORARY = { ak: 'CONTRACTEXPIREDAK0001', sk: 'ContractExpiredSecret0000000000000000001', securityToken: 'expired-security-token-1', expiresAt: Date.now() - 3_600_000 };
+
 async function follow(backend: TrainingBackend, id: string, task = 'worker-0'): Promise<string[]> {
   const lines: string[] = [];
   for await (const batch of backend.followLog(id, task)) lines.push(...batch);
@@ -63,7 +66,7 @@ describe('ModelArts backend against the contract server', function () {
   }
 
   before(async function () {
-    fx = await startCloudFixture({ customImages: { 'contract-org/trainer:1.0': PRESET_IMAGE }, logPreviewBytes: 512 });
+    fx = await startCloudFixture({ customImages: { 'contract-org/trainer:1.0': PRESET_IMAGE }, logPreviewBytes: 512, extraAccessKeys: [EXPIRED_TEMPORARY] });
     s3 = new S3Client({ endpoint: fx.s3.endpoint, region: fx.s3.region, forcePathStyle: true, credentials: { accessKeyId: fx.s3.accessKeyId, secretAccessKey: fx.s3.secretAccessKey } });
     backend = fx.backend();
     const state = await backend.connect();
@@ -71,6 +74,12 @@ describe('ModelArts backend against the contract server', function () {
   });
 
   after(async function () {
+    // Nothing the backends logged over the whole suite carries a key, a token or a signature.
+    const logged = fx?.logger.lines.join('\n') ?? '';
+    for (const secret of [fx?.credentials.secretKey, EXPIRED_TEMPORARY.sk, EXPIRED_TEMPORARY.securityToken, DEFAULT_USER.password]) {
+      assert.ok(secret && !logged.includes(secret), 'no secret in the log');
+    }
+    assert.doesNotMatch(logged, /Signature=[0-9a-f]{16}|X-Auth-Token/i);
     s3?.destroy();
     await fx?.stop();
     removeFolders();
@@ -223,6 +232,7 @@ describe('ModelArts backend against the contract server', function () {
     const cases: Array<[string, ConstructorParameters<typeof ModelArtsBackend>[0]['credentials'], RegExp]> = [
       ['an unknown AK', { kind: 'accessKey', accessKey: 'NOSUCHACCESSKEY00001', secretKey: 'whatever-secret-key-value' }, /access key ID is not known/],
       ['a wrong SK', { kind: 'accessKey', accessKey: fx.credentials.accessKey, secretKey: 'a-wrong-secret-key-value-000' }, /signature was refused/],
+      ['expired temporary credentials', { kind: 'accessKey', accessKey: EXPIRED_TEMPORARY.ak, secretKey: EXPIRED_TEMPORARY.sk, securityToken: EXPIRED_TEMPORARY.securityToken as string }, /temporary credentials were refused|expired/],
       ['no credentials', undefined, /Sign in/],
     ];
     for (const [what, credentials, reason] of cases) {

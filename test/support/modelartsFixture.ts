@@ -29,14 +29,16 @@ export interface CloudFixture {
   stop(): Promise<void>;
 }
 
-export async function startCloudFixture(serverOptions: Partial<ContractServerOptions> = {}): Promise<CloudFixture> {
+/** `extraAccessKeys`: more keys the contract server knows (temporary ones, expired ones) beside the S3 server's. */
+export async function startCloudFixture(serverOptions: Partial<ContractServerOptions> & { readonly extraAccessKeys?: ContractServerOptions['accessKeys'] } = {}): Promise<CloudFixture> {
   const s3 = await ensureS3Server();
   const key = { ak: s3.accessKeyId, sk: s3.secretAccessKey };
+  const { extraAccessKeys = [], ...options } = serverOptions;
   const server = await startModelArtsContractServer({
     obs: s3,
-    accessKeys: [key],
+    accessKeys: [key, ...extraAccessKeys],
     timing: { deleteDelayMs: 500, metricIntervalMs: 500, terminateGraceMs: 2000, pendingMs: 800 },
-    ...serverOptions,
+    ...options,
   });
   const bucket = `cloud-${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`;
   const client = new S3Client({ endpoint: s3.endpoint, region: s3.region, forcePathStyle: true, credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } });
