@@ -86,6 +86,7 @@ export class CloudAccounts implements vscode.Disposable {
   private async run(): Promise<void> {
     const { accounts, issues } = readAccounts(vscode.workspace.getConfiguration().get(ACCOUNTS_SETTING));
     for (const issue of issues) this.log.warn(`Setting ${issue.field}: ${issue.message}; that account is left out.`);
+    void vscode.commands.executeCommand('setContext', 'modelarts.cloud.signedIn', accounts.length > 0);
     const wanted = new Set(accounts.map((a) => a.id));
     for (const [id, entry] of this.entries) if (!wanted.has(id)) this.drop(id, entry);
     for (const account of accounts) {

@@ -119,9 +119,12 @@ export function inputStep(
     readonly validate?: (value: string) => InputProblem;
     readonly actions?: readonly InputAction[];
     readonly back?: boolean;
+    /** Typed text is hidden (a secret key, a password). */
+    readonly password?: boolean;
   },
 ): Promise<string | typeof BACK> {
   const input = vscode.window.createInputBox();
+  input.password = options.password === true;
   input.title = `${options.position.title}: ${options.label}`;
   input.step = options.position.step;
   input.totalSteps = options.position.totalSteps;

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { BackendRegistry } from '../backends/backendRegistry';
 import type { TrainingBackend } from '../backends/trainingBackend';
+import { backendContextValue } from './jobsTreeNodes';
 import type { Algorithm } from '../core/algorithm';
 import type { EngineRef } from '../core/job';
 import type { AlgorithmsModel } from './algorithmsModel';
@@ -110,7 +111,7 @@ export class AlgorithmsTreeProvider implements vscode.TreeDataProvider<Algorithm
       item.iconPath = new vscode.ThemeIcon(node.backend.icon);
       const count = this.model.list(node.backend.id).length;
       item.description = node.backend.state.kind === 'available' ? `${count} algorithm${count === 1 ? '' : 's'}` : node.backend.state.kind === 'needsCredentials' ? 'sign-in needed' : node.backend.state.kind === 'unavailable' ? 'not reachable' : 'connecting…';
-      item.contextValue = `backend+${node.backend.state.kind}`;
+      item.contextValue = backendContextValue(node.backend);
       return item;
     }
     return messageItem(node);

@@ -183,6 +183,11 @@ export function describeBackend(state: BackendState, jobs: readonly TrainingJob[
   }
 }
 
+/** A root's context value: `backend+<state>`, plus `+cloud` for a ModelArts account (its Sign In / Sign Out). */
+export function backendContextValue(backend: TrainingBackend): string {
+  return `backend+${backend.state.kind}${backend.id.startsWith('modelarts:') ? '+cloud' : ''}`;
+}
+
 export function backendItem(node: BackendNode, jobs: readonly TrainingJob[]): vscode.TreeItem {
   const { backend } = node;
   const item = new vscode.TreeItem(backend.displayName, vscode.TreeItemCollapsibleState.Expanded);
@@ -191,7 +196,7 @@ export function backendItem(node: BackendNode, jobs: readonly TrainingJob[]): vs
   item.description = describeBackend(backend.state, jobs);
   const state = backend.state;
   item.tooltip = state.kind === 'unavailable' || state.kind === 'needsCredentials' ? `${backend.displayName}: ${state.reason}` : `${backend.displayName} (${backend.id})`;
-  item.contextValue = `backend+${state.kind}`;
+  item.contextValue = backendContextValue(backend);
   item.accessibilityInformation = { label: `Backend ${backend.displayName}, ${item.description}` };
   return item;
 }

@@ -5,6 +5,7 @@
  * service says it has). Both keep their secrets to themselves and name them for redaction.
  */
 import { z } from 'zod';
+import { CredentialsRefusedError } from './apiErrors';
 import type { ModelArtsCredentials } from './config';
 import type { Authenticator, HttpClient } from './httpClient';
 import { signRequest } from './signer';
@@ -59,6 +60,11 @@ export class TokenAuthenticator implements Authenticator {
     return this.token?.projectId;
   }
 
+  /** The token issued last, to keep instead of the password when the person does not want it kept. */
+  get issued(): Extract<ModelArtsCredentials, { kind: 'token' }> | undefined {
+    return this.token && { kind: 'token', token: this.token.value, expiresAt: this.token.expiresAt, ...(this.token.projectId ? { projectId: this.token.projectId } : {}) };
+  }
+
   async authorize(request: { method: string; url: URL; headers: Record<string, string>; body: string | undefined }): Promise<Record<string, string>> {
     if (!this.token || this.token.expiresAt - this.now() < RENEW_BEFORE_MS) await this.issue();
     return { ...request.headers, 'X-Auth-Token': (this.token as { value: string }).value };
@@ -100,5 +106,28 @@ export class TokenAuthenticator implements Authenticator {
 
   secrets(): readonly string[] {
     return [this.credentials.password, ...(this.token ? [this.token.value] : [])];
+  }
+}
+
+/** A token kept without its password: sent until it expires, then the backend needs a new sign-in. */
+export class StaticTokenAuthenticator implements Authenticator {
+  constructor(
+    private readonly credentials: Extract<ModelArtsCredentials, { kind: 'token' }>,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  get projectId(): string | undefined {
+    return this.credentials.projectId;
+  }
+
+  async authorize(request: { method: string; url: URL; headers: Record<string, string>; body: string | undefined }): Promise<Record<string, string>> {
+    if (this.credentials.expiresAt <= this.now()) {
+      throw new CredentialsRefusedError(`The ModelArts token expired at ${new Date(this.credentials.expiresAt).toISOString()}; sign in again (or keep the password to have it renewed).`, 401, 'APIG.0307');
+    }
+    return { ...request.headers, 'X-Auth-Token': this.credentials.token };
+  }
+
+  secrets(): readonly string[] {
+    return [this.credentials.token];
   }
 }

@@ -10,7 +10,7 @@ import type { Logger } from '../../core/logger';
 import type { PresetEngine } from '../../core/presetEngines';
 import type { ObjectStore } from '../../storage/objectStore';
 import { S3Store } from '../../storage/s3Store';
-import { AccessKeyAuthenticator, TokenAuthenticator } from './authenticators';
+import { AccessKeyAuthenticator, StaticTokenAuthenticator, TokenAuthenticator } from './authenticators';
 import { resolveConfig, type ModelArtsConfig, type ModelArtsCredentials, type ResolvedModelArtsConfig } from './config';
 import { HttpClient, type RetryPolicy } from './httpClient';
 import { engineFromCloud, flavorFromCloud } from './jobMapping';
@@ -47,7 +47,7 @@ export class CloudSession {
   readonly config: ResolvedModelArtsConfig;
   readonly client: HttpClient;
   readonly api: ModelArtsApi;
-  private readonly authenticator: AccessKeyAuthenticator | TokenAuthenticator;
+  private readonly authenticator: AccessKeyAuthenticator | TokenAuthenticator | StaticTokenAuthenticator;
   private project: string | undefined;
   private catalogs: { value: Catalogs; at: number } | undefined;
   private store: S3Store | undefined;
@@ -59,7 +59,9 @@ export class CloudSession {
     this.authenticator =
       credentials.kind === 'accessKey'
         ? new AccessKeyAuthenticator(credentials)
-        : new TokenAuthenticator(credentials, this.config.iamEndpoint, this.config.projectId ? { projectId: this.config.projectId } : { projectName: this.config.region });
+        : credentials.kind === 'token'
+          ? new StaticTokenAuthenticator(credentials)
+          : new TokenAuthenticator(credentials, this.config.iamEndpoint, this.config.projectId ? { projectId: this.config.projectId } : { projectName: this.config.region });
     this.client = new HttpClient({
       authenticator: this.authenticator,
       ...(options.retry ? { retry: options.retry } : {}),
@@ -85,6 +87,7 @@ export class CloudSession {
       await this.authenticator.issue();
       this.project = this.authenticator.projectId;
     }
+    if (this.authenticator instanceof StaticTokenAuthenticator) this.project = this.authenticator.projectId;
     this.project ??= await lookUpProject(this.client, this.config.iamEndpoint, this.config.region);
     return this.project;
   }
@@ -114,6 +117,11 @@ export class CloudSession {
       { stateDir: this.options.stateDir },
     );
     return this.store;
+  }
+
+  /** For an IAM user: the token issued for the password (kept instead of it when the person asks). */
+  issuedToken(): ModelArtsCredentials | undefined {
+    return this.authenticator instanceof TokenAuthenticator ? this.authenticator.issued : undefined;
   }
 
   redact(text: string): string {

@@ -48,8 +48,17 @@ export const passwordCredentialsSchema = z.strictObject({
   password: z.string().min(1, { error: 'is empty' }),
 });
 
-export const credentialsSchema = z.discriminatedUnion('kind', [accessKeyCredentialsSchema, passwordCredentialsSchema], {
-  error: 'must be access keys (kind "accessKey") or an IAM user (kind "password")',
+/** An IAM token kept instead of the password it was issued for: it works until it expires, then sign in again. */
+export const tokenCredentialsSchema = z.strictObject({
+  kind: z.literal('token'),
+  token: z.string().min(1, { error: 'is empty' }),
+  /** Epoch ms. */
+  expiresAt: z.number({ error: 'must be a time (epoch ms)' }),
+  projectId: z.string().optional(),
+});
+
+export const credentialsSchema = z.discriminatedUnion('kind', [accessKeyCredentialsSchema, passwordCredentialsSchema, tokenCredentialsSchema], {
+  error: 'must be access keys (kind "accessKey"), an IAM user (kind "password") or an IAM token (kind "token")',
 });
 export type ModelArtsCredentials = z.output<typeof credentialsSchema>;
 

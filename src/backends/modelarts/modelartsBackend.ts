@@ -141,6 +141,11 @@ export class ModelArtsBackend implements TrainingBackend {
     return this.connection.connect();
   }
 
+  /** For an IAM user: the token its password was exchanged for (to keep instead of the password). */
+  issuedToken(): ModelArtsCredentials | undefined {
+    return this.session?.issuedToken();
+  }
+
   private async attempt(): Promise<BackendState> {
     const endpoint = this.session?.config.modelartsEndpoint ?? '';
     if (!this.session) return { kind: 'needsCredentials', reason: 'Sign in to ModelArts: no access keys or IAM user are set for this backend.', endpoint };
