@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ROOT, printTable } from './common.mjs';
 
-const BENCHMARKS = ['stateLatency', 'logThroughput', 'storeList', 'jobsTree', 'logChannel', 'debugStart', 'panelRender', 'activation', 'upload'];
+const BENCHMARKS = ['stateLatency', 'logThroughput', 'storeList', 'jobsTree', 'logChannel', 'debugStart', 'panelRender', 'activation', 'upload', 'cloudJobList', 'cloudLogDelay', 'cloudUpload'];
 const wanted = process.argv.slice(2);
 const rows = [];
 for (const name of BENCHMARKS) {

@@ -82,18 +82,26 @@ export async function uploadCodeFolder(store: ObjectStore, dir: string, bucket: 
   const manifestKey = prefix + UPLOAD_MANIFEST;
   const stored = await listObjects(store, bucket, prefix, signal);
   const previous = stored.has(manifestKey) ? await readManifest(store, bucket, manifestKey, signal) : undefined;
-  const hashes = await hashFiles(dir, listing.files, options);
+  // Only a file the last upload stored at its size may be unchanged: those are hashed to decide.
+  // Every other file is sent at once, hashed (for the manifest) while it goes.
+  const mayBeSame = (file: CodeFile): boolean => {
+    const before = previous?.files[file.rel];
+    const object = stored.get(prefix + file.rel);
+    return before !== undefined && object !== undefined && before.size === file.size && object.size === file.size && (!before.etag || !object.etag || before.etag === object.etag);
+  };
+  const fresh: HashCache = {};
+  const hashes = await hashFiles(dir, listing.files.filter(mayBeSame), options, fresh);
 
   const next: Record<string, ManifestEntry> = {};
   const toSend: CodeFile[] = [];
   for (const file of listing.files) {
-    const sha256 = hashes.get(file.rel) as string;
-    const before = previous?.files[file.rel];
-    const object = stored.get(prefix + file.rel);
-    const same = before !== undefined && object !== undefined && before.size === file.size && before.sha256 === sha256 && object.size === file.size && (!before.etag || !object.etag || before.etag === object.etag);
-    if (same) next[file.rel] = entry(file.size, sha256, object.etag);
+    const sha256 = hashes.get(file.rel);
+    if (sha256 !== undefined && previous?.files[file.rel]?.sha256 === sha256) next[file.rel] = entry(file.size, sha256, stored.get(prefix + file.rel)?.etag);
     else toSend.push(file);
   }
+  const sentHashes = hashFiles(dir, toSend.filter((file) => !hashes.has(file.rel)), options, fresh);
+  // A failed upload must not leave this promise rejected and unobserved.
+  sentHashes.catch(() => undefined);
 
   // Largest first: the long multipart uploads start early and the small files fill the gaps.
   toSend.sort((a, b) => b.size - a.size);
@@ -107,6 +115,10 @@ export async function uploadCodeFolder(store: ObjectStore, dir: string, bucket: 
     },
     signal,
   );
+  for (const [rel, sha256] of await sentHashes) hashes.set(rel, sha256);
+  const cacheFile = hashCacheFile(dir, options);
+  // A cache that cannot be written only costs time.
+  if (cacheFile) await writeHashCache(cacheFile, path.resolve(dir), fresh).catch(() => undefined);
   if (toSend.length) {
     // The ETags the server gave, for the next upload's check (one more listing, only when something was sent).
     const after = await listObjects(store, bucket, prefix, signal);
@@ -117,7 +129,8 @@ export async function uploadCodeFolder(store: ObjectStore, dir: string, bucket: 
   }
 
   // Only what the previous manifest names, and only what is still there.
-  const gone = Object.keys(previous?.files ?? {}).filter((rel) => !hashes.has(rel) && stored.has(prefix + rel));
+  const present = new Set(listing.files.map((f) => f.rel));
+  const gone = Object.keys(previous?.files ?? {}).filter((rel) => !present.has(rel) && stored.has(prefix + rel));
   if (gone.length) await store.deleteObjects(bucket, gone.map((rel) => prefix + rel), { signal });
 
   const manifest: Manifest = { version: 1, files: next };
@@ -184,12 +197,16 @@ function canonical(manifest: Manifest): string {
 }
 
 /** sha256 of every file's content, read as a stream; from the cache in `cacheDir` when size and mtime match. */
-async function hashFiles(dir: string, files: readonly CodeFile[], options: CodeUploadOptions): Promise<Map<string, string>> {
+function hashCacheFile(dir: string, options: CodeUploadOptions): string | undefined {
+  return options.cacheDir ? path.join(options.cacheDir, `code-hashes-${createHash('sha256').update(path.resolve(dir)).digest('hex').slice(0, 20)}.json`) : undefined;
+}
+
+/** Hashes the files (from the cache where size and mtime match), adding what may be cached next time to `fresh`. */
+async function hashFiles(dir: string, files: readonly CodeFile[], options: CodeUploadOptions, fresh: HashCache): Promise<Map<string, string>> {
   const root = path.resolve(dir);
-  const cacheFile = options.cacheDir ? path.join(options.cacheDir, `code-hashes-${createHash('sha256').update(root).digest('hex').slice(0, 20)}.json`) : undefined;
+  const cacheFile = hashCacheFile(dir, options);
   const cache = cacheFile ? await readHashCache(cacheFile, root) : {};
   const hashes = new Map<string, string>();
-  const fresh: HashCache = {};
   const startedAt = Date.now();
   await forEachConcurrently(
     files,
@@ -202,7 +219,6 @@ async function hashFiles(dir: string, files: readonly CodeFile[], options: CodeU
     },
     options.signal,
   );
-  if (cacheFile) await writeHashCache(cacheFile, root, fresh).catch(() => undefined); // a cache that cannot be written only costs time
   return hashes;
 }
 

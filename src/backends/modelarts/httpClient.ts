@@ -10,6 +10,7 @@ import type { z } from 'zod';
 import { CancelledError, errorMessage, issuesFromZod } from '../../core/errors';
 import { abortableDelay } from '../../core/events';
 import { CredentialsRefusedError, ModelArtsApiError, ProtocolError, ServiceUnreachableError } from './apiErrors';
+import { keepAliveFetch } from './keepAliveFetch';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
@@ -76,7 +77,7 @@ export class HttpClient {
 
   constructor(private readonly options: HttpClientOptions) {
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
-    this.doFetch = options.fetch ?? fetch;
+    this.doFetch = options.fetch ?? keepAliveFetch();
   }
 
   /** The difference between the server's clock and ours, once a skew was seen. */
