@@ -24,6 +24,11 @@ export interface CreateJobOptions {
   readonly signal?: AbortSignal;
   /** Steps of the creation, for a progress indicator. */
   readonly onProgress?: (message: string) => void;
+  /**
+   * A backend that cannot read this machine's folders (ModelArts) uploads input folders given as
+   * local paths first, instead of refusing them; the caller has shown where they go.
+   */
+  readonly uploadLocalInputs?: boolean;
 }
 
 export interface DeleteJobOptions {

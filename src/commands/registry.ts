@@ -35,6 +35,7 @@ import { refreshJobs } from './jobs/refreshJobs';
 import { setStorageCredentials } from './datasets/setStorageCredentials';
 import { showLogs } from './jobs/showLogs';
 import { signIn, signOut } from './cloud/signIn';
+import { runOnBackend } from './jobs/runOnBackend';
 
 export interface CommandContext {
   readonly services: Services;
@@ -49,6 +50,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   'modelarts.jobs.createFromDraft': createJobFromDraft,
   'modelarts.jobs.stop': stopJob,
   'modelarts.jobs.copy': copyJob,
+  'modelarts.jobs.runOn': runOnBackend,
   'modelarts.jobs.delete': deleteJob,
   'modelarts.jobs.saveAsAlgorithm': saveJobAsAlgorithm,
   'modelarts.jobs.showLogs': showLogs,

@@ -79,6 +79,30 @@ describe('A ModelArts account in VS Code', function () {
     assert.deepEqual(fx.server.journal.undocumentedFieldReport(), []);
   });
 
+  it('runs a local job on ModelArts: the engine translated, the code and the input folder uploaded first', async function () {
+    const data = vscode.Uri.joinPath(vscode.workspace.workspaceFolders?.[0]?.uri ?? vscode.Uri.file('/'), 'data').fsPath;
+    const spec = {
+      kind: 'job',
+      metadata: { name: 'editor-local-then-cloud' },
+      algorithm: { code_dir: codeDir(), boot_file: 'train.py', engine: { engine_name: 'PyTorch', engine_version: '1.13-cpu' }, parameters: [{ name: 'epochs', value: '1' }], inputs: [{ name: 'data_url', remote: { obs: { obs_url: data } } }] },
+    };
+    const localId = await run<string>('modelarts.jobs.create', spec);
+    const local = await waitForPhase(api, { backend: 'local', id: localId }, ['Completed', 'Failed']);
+    assert.equal(local.status.phase, 'Completed', await api.jobs.log({ backend: 'local', id: localId }));
+    await rejectsNaming(run('modelarts.jobs.runOn', { backend: 'local', jobId: localId }, { backend: 'nowhere' }), 'nowhere', 'not configured');
+    const moved = await run<{ backend: string; jobId: string }>('modelarts.jobs.runOn', { backend: 'local', jobId: localId }, { backend });
+    assert.equal(moved.backend, backend);
+    const cloud = await waitForPhase(api, { backend, id: moved.jobId }, ['Completed', 'Failed']);
+    assert.equal(cloud.status.phase, 'Completed', await api.jobs.log({ backend, id: moved.jobId }));
+    assert.equal(cloud.metadata.name, 'editor-local-then-cloud');
+    assert.equal(cloud.algorithm.engine.engine_version, CLOUD_ENGINE.engine_version, 'the engine of the same framework on ModelArts');
+    const input = cloud.algorithm.inputs.find((i) => i.name === 'data_url')?.remote.obs?.obs_url ?? '';
+    assert.equal(input, `${fx.config.codeLocation}editor-local-then-cloud/inputs/data_url/`, 'the input folder went to OBS under the code location');
+    assert.deepEqual(cloud.algorithm.parameters, local.algorithm.parameters);
+    const created = fx.server.journal.requestsTo('CreateTrainingJob').at(-1)?.body as { spec: { resource: { flavor_id: string } } };
+    assert.match(created.spec.resource.flavor_id, /^modelarts\.vm\./, 'a flavor of ModelArts, not the local one');
+  });
+
   it('signs out: the backend, its account and its keys are gone', async function () {
     assert.deepEqual(await run('modelarts.cloud.signOut', { backend }), { backend });
     assert.deepEqual(vscode.workspace.getConfiguration().get('modelarts.cloud.accounts'), []);

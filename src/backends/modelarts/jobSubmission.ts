@@ -23,17 +23,22 @@ export interface SubmissionContext {
   getAlgorithm(id: string): Promise<Algorithm | undefined>;
   /** Checks a local code folder against ModelArts' limits (InvalidInputError naming the field). */
   checkCodeFolder(dir: string, field: string): Promise<void>;
+  /** Input folders on this machine are uploaded under the code location instead of refused. */
+  readonly uploadLocalInputs?: boolean;
 }
 
-/** A local folder to send before the job is created. */
+/** A local folder to send before the job is created: its code, or an input. */
 export interface CodeUpload {
   readonly dir: string;
   readonly destination: ObsLocation;
+  /** `code`, or the input's name. */
+  readonly what: string;
 }
 
 export interface Submission {
   readonly request: ValidJobCreateRequest;
-  readonly upload: CodeUpload | undefined;
+  /** What is sent before the job is created, in order: the code folder, then input folders. */
+  readonly uploads: readonly CodeUpload[];
   /** The CreateTrainingJob body, in documented fields only. */
   readonly body: Record<string, unknown>;
 }
@@ -60,6 +65,12 @@ function obsOrProblem(value: string, field: string, problem: Problem, what: stri
     problem(field, issue?.message ?? (error instanceof Error ? error.message : String(error)));
     return undefined;
   }
+}
+
+/** The folder on this machine an input names (a path or file:// URL), if it names one that exists. */
+function localFolder(value: string): string | undefined {
+  const candidate = value.startsWith('file://') ? value.slice('file://'.length) : isLocalPath(value) ? path.resolve(value) : undefined;
+  return candidate !== undefined && fs.statSync(candidate, { throwIfNoEntry: false })?.isDirectory() ? candidate : undefined;
 }
 
 /** Where a local code folder goes: `<code location>/<job name>/code/<folder name>/`, so it lands in the container under its own name. */
@@ -109,7 +120,7 @@ async function planCode(request: ValidJobCreateRequest, context: SubmissionConte
   });
   const destination = codeDestination(context.codeLocation, request.metadata.name, dir);
   const url = formatObsUrl(destination);
-  return { codeDir: url, ...(relBoot !== undefined ? { bootFile: `${url}${relBoot}` } : {}), upload: { dir, destination } };
+  return { codeDir: url, ...(relBoot !== undefined ? { bootFile: `${url}${relBoot}` } : {}), upload: { dir, destination, what: 'code' } };
 }
 
 function planOutputs(request: ValidJobCreateRequest, outputs: readonly JobOutput[], context: SubmissionContext, problem: Problem): JobOutput[] {
@@ -147,9 +158,25 @@ export async function planSubmission(raw: unknown, context: SubmissionContext): 
     resolvePresetEngine(algorithm.engine, context.engines, problem, '', 'ModelArts offers no preset engine in this region');
     if (algorithm.command !== undefined) problem('algorithm.command', 'is only used with a custom image (engine.image_url); preset engines run the boot file');
   }
-  algorithm.inputs?.forEach((input, index) => {
-    if (input.remote.obs) obsOrProblem(input.remote.obs.obs_url, `algorithm.inputs[${index}].remote.obs.obs_url`, problem, 'inputs');
+  const inputUploads: CodeUpload[] = [];
+  const inputs = algorithm.inputs?.map((input, index) => {
+    if (!input.remote.obs) return input;
+    const field = `algorithm.inputs[${index}].remote.obs.obs_url`;
+    const given = input.remote.obs.obs_url;
+    const dir = localFolder(given);
+    if (dir !== undefined && context.uploadLocalInputs) {
+      if (!context.codeLocation) {
+        problem(field, `is a folder on this machine; set ${SETTING} (obs://bucket/prefix/) so it can be uploaded to OBS`);
+        return input;
+      }
+      const destination = { bucket: context.codeLocation.bucket, key: `${context.codeLocation.key}${request.metadata.name}/inputs/${input.name}/` };
+      inputUploads.push({ dir, destination, what: `input ${input.name}` });
+      return { ...input, remote: { obs: { obs_url: formatObsUrl(destination) } } };
+    }
+    obsOrProblem(given, field, problem, 'inputs');
+    return input;
   });
+  if (inputs) algorithm = { ...algorithm, inputs };
   const planned = { ...request, algorithm };
   const code = request.algorithm.id === undefined ? await planCode(planned, context, problem) : {};
   const outputs = planOutputs(planned, algorithm.outputs ?? [], context, problem);
@@ -157,10 +184,11 @@ export async function planSubmission(raw: unknown, context: SubmissionContext): 
   const { flavor, nodeCount } = pooled ? { flavor: undefined, nodeCount: request.spec?.resource?.node_count ?? 1 } : resolveFlavor(request, context.flavors, context.defaultFlavor, problem);
   if (request.spec?.log_export_path) obsOrProblem(request.spec.log_export_path.obs_url, 'spec.log_export_path.obs_url', problem, 'logs', { folder: true });
   issues.throwIfAny();
-  const sent: ValidJobCreateRequest = request.algorithm.id === undefined ? request : { ...request, algorithm: { id: request.algorithm.id, ...pick(request.algorithm, ['parameters', 'inputs', 'environments', 'working_dir']) } };
+  const withInputs = inputs ? { ...request, algorithm: { ...request.algorithm, inputs } } : request;
+  const sent: ValidJobCreateRequest = request.algorithm.id === undefined ? withInputs : { ...request, algorithm: { id: request.algorithm.id, ...pick(withInputs.algorithm, ['parameters', 'inputs', 'environments', 'working_dir']) } };
   return {
     request,
-    upload: code.upload,
+    uploads: [...(code.upload ? [code.upload] : []), ...inputUploads],
     body: jobBody(sent, { ...(code.codeDir ? { codeDir: code.codeDir } : {}), ...(code.bootFile ? { bootFile: code.bootFile } : {}), outputs, flavorId: flavor?.flavor_id, nodeCount }),
   };
 }

@@ -264,9 +264,10 @@ export class ModelArtsBackend implements TrainingBackend {
         codeLocation: session.config.codeLocation,
         getAlgorithm: (id) => this.algorithms.get(id),
         checkCodeFolder: (dir, field) => this.checkCodeFolder(dir, field),
+        ...(options.uploadLocalInputs ? { uploadLocalInputs: true } : {}),
       });
       if (signal?.aborted) throw new CancelledError('Creating the training job');
-      if (submission.upload) await this.upload(submission.upload, signal, onProgress);
+      for (const upload of submission.uploads) await this.upload(upload, signal, onProgress);
       if (signal?.aborted) throw new CancelledError('Creating the training job');
       onProgress?.('Creating the job on ModelArts');
       const job = await createJobOnce(session.api, submission.body, submission.request.metadata.name, signal, this.logger);
@@ -285,10 +286,12 @@ export class ModelArtsBackend implements TrainingBackend {
     onProgress?.(`Uploading ${upload.dir} to ${url}`);
     const result = await uploadCodeFolder(this.live().obs(), upload.dir, upload.destination.bucket, upload.destination.key, {
       ...(signal ? { signal } : {}),
+      // ModelArts' limits are on code; data may be larger.
+      ...(upload.what === 'code' ? {} : { limits: false as const, field: upload.what }),
       cacheDir: path.join(this.options.stateDir, 'code-hashes'),
-      onProgress: (p) => onProgress?.(`Uploading code: ${p.objects}${p.totalObjects ? `/${p.totalObjects}` : ''} files to ${url}`),
+      onProgress: (p) => onProgress?.(`Uploading ${upload.what}: ${p.objects}${p.totalObjects ? `/${p.totalObjects}` : ''} files to ${url}`),
     });
-    this.logger.info(`Code ${upload.dir} → ${url}: ${result.uploaded} sent, ${result.unchanged} unchanged, ${result.deleted} removed`);
+    this.logger.info(`${upload.what === 'code' ? 'Code' : `The ${upload.what}`} ${upload.dir} → ${url}: ${result.uploaded} sent, ${result.unchanged} unchanged, ${result.deleted} removed`);
   }
 
   /** Local algorithm code folders are uploaded like a job's, under `<code location>/algorithms/<name>/code/`. */
@@ -312,7 +315,7 @@ export class ModelArtsBackend implements TrainingBackend {
         }
         const destination = codeDestination({ bucket: location.bucket, key: `${location.key}algorithms/` }, name, codeDir);
         await this.checkCodeFolder(codeDir, field);
-        pending.push({ dir: codeDir, destination });
+        pending.push({ dir: codeDir, destination, what: 'code' });
         return formatObsUrl(destination);
       },
       commit: async () => {

@@ -16,9 +16,10 @@ export async function deleteJob({ services, interactive }: CommandContext, ...ar
   const { id, name } = job.metadata;
   const parsed = optionsSchema.safeParse(args[1] ?? {});
   if (!parsed.success) throw invalidInput('modelarts.jobs.delete options', parsed.error);
-  const deleteOutputs = parsed.data.deleteOutputs ?? false;
+  let deleteOutputs = parsed.data.deleteOutputs ?? false;
   if (interactive) {
-    const kept = job.algorithm.outputs.some((output) => output.remote) ? ' Outputs already delivered to their storage locations are kept.' : '';
+    const delivered = job.algorithm.outputs.flatMap((output) => (output.remote ? [output.remote.obs.obs_url] : []));
+    const kept = delivered.length ? ' You choose next whether its outputs in storage go too.' : '';
     const answer = await vscode.window.showInputBox({
       title: `Delete Training Job ${name}`,
       prompt: `The job, its log and its events are deleted and cannot be restored.${kept} Type DELETE to delete it.`,
@@ -27,6 +28,15 @@ export async function deleteJob({ services, interactive }: CommandContext, ...ar
       validateInput: (value) => (value === 'DELETE' ? undefined : 'Type DELETE in capital letters to delete the job.'),
     });
     if (answer !== 'DELETE') return undefined;
+    if (delivered.length) {
+      const items = [
+        { label: 'Keep the outputs', detail: delivered.join(', '), remove: false },
+        { label: 'Delete the outputs too', detail: `Everything under ${delivered.join(', ')}`, remove: true },
+      ];
+      const picked = await vscode.window.showQuickPick(items, { title: `Delete Training Job ${name}: its outputs`, placeHolder: 'What the job delivered to storage', ignoreFocusOut: true });
+      if (!picked) return undefined;
+      deleteOutputs = picked.remove;
+    }
   }
   await backend.deleteJob(id, { deleteOutputs });
   services.log.info(`Deleted training job ${name} (${id})`);
