@@ -99,3 +99,19 @@ export interface DevContainerHost {
   removeAll(): Promise<void>;
 }
 
+
+/** A folder of this machine a backend sends before it creates a job (ModelArts: to OBS). */
+export interface PlannedUpload {
+  /** `code`, or `input data_url`. */
+  readonly what: string;
+  readonly from: string;
+  /** Where it lands, as the backend names it (`obs://bucket/prefix/job/code/digits/`). */
+  readonly to: string;
+  readonly files: number;
+  readonly bytes: number;
+}
+
+/** Backends that cannot read this machine's folders say what they would upload, checking the request as creation would. */
+export interface UploadPlanner {
+  planUploads(request: unknown, options?: { readonly uploadLocalInputs?: boolean }): Promise<PlannedUpload[]>;
+}

@@ -10,7 +10,7 @@ import type { JobChange, TrainingJob } from '../core/job';
 import type { JobEvent, JobEventAdded } from '../core/jobEvent';
 import type { PresetEngine } from '../core/presetEngines';
 import type { ResourceSample, ResourceSampleAdded } from '../core/resourceSample';
-import type { DevContainerHost, ImageBuilder, LocalFiles } from './capabilities';
+import type { DevContainerHost, ImageBuilder, LocalFiles, UploadPlanner } from './capabilities';
 
 export type BackendState =
   | { readonly kind: 'connecting' }
@@ -113,4 +113,6 @@ export interface TrainingBackend extends Disposable {
   readonly devContainers?: DevContainerHost;
   /** Builds custom images (from a Dockerfile) where the jobs run. */
   readonly imageBuilder?: ImageBuilder;
+  /** Says which of this machine's folders a job would be sent first (a cloud backend). */
+  readonly uploads?: UploadPlanner;
 }

@@ -62,9 +62,11 @@ export class AlgorithmDetailNode extends TreeNode {
 /** Shown instead of the algorithms when loading failed (clicking it retries), while loading, or for a backend that cannot be used. */
 export class AlgorithmsMessageNode extends TreeNode {
   constructor(
-    readonly kind: 'failed' | 'loading' | 'empty',
+    readonly kind: 'failed' | 'loading' | 'empty' | 'signIn',
     readonly message: string,
     readonly backend: string,
+    /** For `signIn`: the root whose account to sign in to. */
+    readonly root?: AlgorithmsBackendNode,
   ) {
     super();
   }
@@ -132,6 +134,7 @@ export class AlgorithmsTreeProvider implements vscode.TreeDataProvider<Algorithm
   }
 
   private backendChildren(backend: TrainingBackend, grouped: boolean): AlgorithmTreeNode[] {
+    if (backend.state.kind === 'needsCredentials') return [new AlgorithmsMessageNode('signIn', `Sign in to ${backend.displayName}: ${backend.state.reason}`, backend.id, this.roots.get(backend.id))];
     if (backend.state.kind !== 'available') {
       const why = backend.state.kind === 'connecting' ? 'Connecting…' : `${backend.displayName}: ${backend.state.reason}`;
       return [new AlgorithmsMessageNode(backend.state.kind === 'connecting' ? 'loading' : 'failed', why, backend.id)];
@@ -211,6 +214,13 @@ function detailItem(node: AlgorithmDetailNode): vscode.TreeItem {
 }
 
 function messageItem(node: AlgorithmsMessageNode): vscode.TreeItem {
+  if (node.kind === 'signIn') {
+    const item = new vscode.TreeItem(node.message);
+    item.iconPath = new vscode.ThemeIcon('account');
+    item.tooltip = node.message;
+    item.command = node.root && node.backend.startsWith('modelarts:') ? { command: 'modelarts.cloud.signIn', title: 'Sign In', arguments: [node.root] } : { command: 'modelarts.algorithms.refresh', title: 'Retry', arguments: [{ backend: node.backend }] };
+    return item;
+  }
   if (node.kind === 'loading' || node.kind === 'empty') {
     const item = new vscode.TreeItem(node.message);
     item.iconPath = new vscode.ThemeIcon(node.kind === 'loading' ? 'loading~spin' : 'info');

@@ -162,7 +162,12 @@ export class JobsTreeProvider implements vscode.TreeDataProvider<JobsTreeNode>, 
 
   private backendChildren(backend: TrainingBackend, parent: BackendNode | undefined): JobsTreeNode[] {
     const state = backend.state;
-    if (state.kind === 'needsCredentials') return [new JobsMessageNode(`Sign in to ${backend.displayName}: ${state.reason}`, 'info', { command: 'modelarts.jobs.refresh', title: 'Retry', arguments: [{ backend: backend.id }] }, parent)];
+    if (state.kind === 'needsCredentials') {
+      // A ModelArts account signs in from here; another backend is asked again.
+      const root = parent ?? this.rootFor(backend.id);
+      const command = backend.id.startsWith('modelarts:') && root ? { command: 'modelarts.cloud.signIn', title: 'Sign In', arguments: [root] } : { command: 'modelarts.jobs.refresh', title: 'Retry', arguments: [{ backend: backend.id }] };
+      return [new JobsMessageNode(`Sign in to ${backend.displayName}: ${state.reason}`, 'info', command, parent)];
+    }
     if (state.kind === 'unavailable') return [new JobsMessageNode(`${backend.displayName} is not reachable: ${state.reason}`, 'error', { command: 'modelarts.jobs.refresh', title: 'Retry', arguments: [{ backend: backend.id }] }, parent)];
     if (state.kind === 'connecting') return parent ? [new JobsMessageNode('Connecting…', 'info', { command: 'modelarts.jobs.refresh', title: 'Retry', arguments: [{ backend: backend.id }] }, parent)] : [];
     const loadError = this.model.loadError(backend.id);

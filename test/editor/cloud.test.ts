@@ -103,6 +103,17 @@ describe('A ModelArts account in VS Code', function () {
     assert.match(created.spec.resource.flavor_id, /^modelarts\.vm\./, 'a flavor of ModelArts, not the local one');
   });
 
+  it('promotes the digits launch configuration to ModelArts: the same code, arguments and data, on a ModelArts engine and flavor', async function () {
+    const jobId = await run<string>('modelarts.debug.promote', { configuration: 'ModelArts: train digits' }, { backend });
+    const job = await waitForPhase(api, { backend, id: jobId }, ['Completed', 'Failed']);
+    const log = await api.jobs.log({ backend, id: jobId });
+    assert.equal(job.status.phase, 'Completed', log);
+    assert.match(log, /epoch 3 loss/, 'the configuration\'s epochs=3');
+    assert.deepEqual(job.algorithm.parameters.map((p) => `${p.name}=${p.value}`).sort(), ['epochs=3', 'lr=0.01']);
+    assert.equal(job.algorithm.engine.engine_version, CLOUD_ENGINE.engine_version);
+    assert.match(job.algorithm.inputs.find((i) => i.name === 'data_url')?.remote.obs?.obs_url ?? '', /\/inputs\/data_url\/$/, 'the data folder went to OBS');
+  });
+
   it('signs out: the backend, its account and its keys are gone', async function () {
     assert.deepEqual(await run('modelarts.cloud.signOut', { backend }), { backend });
     assert.deepEqual(vscode.workspace.getConfiguration().get('modelarts.cloud.accounts'), []);

@@ -7,9 +7,9 @@
  */
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
-import type { FrameLocator, Locator, Page } from 'playwright-core';
+import type { FrameLocator, Page } from 'playwright-core';
 import { REPO_ROOT, screenshot } from '../support/codeServer';
-import { contextMenu, openWorkbench, quickInput, runCommand, treeRow, type Workbench } from '../support/ui';
+import { answer, contextMenu, openWorkbench, quickInput, rowUnder, runCommand, treeRow, type Workbench } from '../support/ui';
 
 const LAB_EXTENSION = path.join(REPO_ROOT, 'test', 'fixtures', 'lab-backend');
 
@@ -21,38 +21,6 @@ function webview(page: Page): FrameLocator {
 async function jobsRows(page: Page): Promise<string[]> {
   const view = page.locator('.part.sidebar .pane', { has: page.locator('.pane-header', { hasText: 'Training Jobs' }) });
   return view.locator('[role="treeitem"]').evaluateAll((rows) => rows.map((row) => row.getAttribute('aria-label') ?? ''));
-}
-
-/**
- * The row whose label contains `label` under the root of backend `backend`, once there is one (rows
- * of one name are told apart by their root): the list's rows in their visual order (data-index),
- * the ones after that root and before the next.
- */
-async function rowUnder(page: Page, backend: string, label: string, timeoutMs = 30_000): Promise<Locator> {
-  const view = page.locator('.part.sidebar .pane', { has: page.locator('.pane-header', { hasText: 'Training Jobs' }) });
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const rows = await view.locator('[role="treeitem"]').evaluateAll((elements) =>
-      elements.map((row) => ({ index: Number(row.getAttribute('data-index')), level: row.getAttribute('aria-level'), label: row.getAttribute('aria-label') ?? '' })),
-    );
-    rows.sort((a, b) => a.index - b.index);
-    const root = rows.findIndex((row) => row.level === '1' && row.label.startsWith(`Backend ${backend}`));
-    const next = rows.findIndex((row, i) => i > root && row.level === '1');
-    const found = root < 0 ? undefined : rows.slice(root + 1, next < 0 ? undefined : next).find((row) => row.label.includes(label));
-    if (found) return view.locator(`[role="treeitem"][data-index="${found.index}"]`);
-    if (Date.now() > deadline) throw new Error(`no row "${label}" under ${backend}: ${rows.map((row) => `${row.level}:${row.label}`).join(' | ')}`);
-    await page.waitForTimeout(250);
-  }
-}
-
-/** Answers a flow's steps in order (Enter after each), with a look at each box first when `check` is given. */
-async function answer(page: Page, steps: Array<[step: string, value?: string]>, check?: (step: string, box: Locator) => Promise<void>): Promise<void> {
-  for (const [step, value] of steps) {
-    const box = await quickInput(page, step);
-    await check?.(step, box);
-    if (value !== undefined) await box.locator('input').fill(value);
-    await page.keyboard.press('Enter');
-  }
 }
 
 async function titleOf(page: Page): Promise<string> {

@@ -152,7 +152,7 @@ function renderOverview(): void {
       ['Started', formatTime(status.start_time)],
       ['Duration', formatDuration(liveDuration(job.job))],
       ['Runs on', job.backend],
-      ['Engine', `${engine} · ${algorithm.engine.image_url ?? ''}`],
+      ['Engine', [engine, algorithm.engine.image_url].filter(Boolean).join(' · ')],
       ['Flavor', `${spec.resource.flavor_name ?? spec.resource.flavor_id} × ${spec.resource.node_count}`],
       ['Code', algorithm.code_dir || '—'],
       ['Boot file', algorithm.boot_file || algorithm.command || '—'],

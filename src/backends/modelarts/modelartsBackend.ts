@@ -5,32 +5,30 @@
  * someone watches (jobWatcher.ts), logs are tailed through the log preview (logTail.ts). A refused
  * key moves the backend to `needsCredentials`, a lost network to `unavailable` (it reconnects).
  */
-import * as path from 'node:path';
 import type { Algorithm } from '../../core/algorithm';
 import { CancelledError, errorMessage, InvalidStateError, NotFoundError } from '../../core/errors';
 import { Emitter, toDisposable, type Disposable, type Event } from '../../core/events';
 import type { Flavor } from '../../core/flavors';
 import { withLiveDuration, type JobChange, type TrainingJob } from '../../core/job';
 import type { JobEvent, JobEventAdded } from '../../core/jobEvent';
-import { actionRefusal, isTerminalPhase } from '../../core/lifecycle';
+import { actionRefusal } from '../../core/lifecycle';
 import type { Logger } from '../../core/logger';
 import type { PresetEngine } from '../../core/presetEngines';
 import type { ResourceSample, ResourceSampleAdded } from '../../core/resourceSample';
-import { checkCodeLimits, listCodeFiles } from '../../storage/codeIgnore';
 import { BackendConnection } from '../shared/connection';
 import type { AlgorithmChange, BackendState, CreateJobOptions, DeleteJobOptions, FollowLogOptions, TrainingBackend } from '../trainingBackend';
 import { CredentialsRefusedError, ModelArtsApiError, ServiceUnreachableError } from './apiErrors';
-import { CloudAlgorithms, type AlgorithmCodePlanner } from './cloudAlgorithms';
+import { CloudAlgorithms } from './cloudAlgorithms';
+import { cloudLogSource } from './cloudLogs';
+import { CloudUploads } from './cloudUploads';
 import { CloudSession, type SessionOptions } from './cloudSession';
-import { uploadCodeFolder } from './codeUpload';
 import { resolveConfig, type ModelArtsCredentials } from './config';
 import { createJobOnce, resourceSamples } from './cloudJobs';
 import { eventFromCloud, jobFromCloud } from './jobMapping';
-import { codeDestination, planSubmission, type CodeUpload } from './jobSubmission';
 import { JobWatcher } from './jobWatcher';
-import { readWholeLog, tailLog, type LogSource } from './logTail';
+import { readWholeLog, tailLog } from './logTail';
 import { PAGE_SIZE, type SearchFilter } from './modelartsApi';
-import { formatObsUrl, isObsUrl, parseObsUrl } from './obsUrl';
+import { parseObsUrl } from './obsUrl';
 
 export interface ModelArtsTiming {
   /** Shortest and longest interval between two polls of a job that has not ended. */
@@ -63,6 +61,8 @@ export class ModelArtsBackend implements TrainingBackend {
   private readonly sampleEmitter = new Emitter<ResourceSampleAdded>();
   private readonly watcher: JobWatcher;
   private readonly algorithms: CloudAlgorithms;
+  /** Plans and sends what a job or algorithm needs on OBS first; also the UploadPlanner capability. */
+  readonly uploads: CloudUploads;
   private readonly deleted = new Set<string>();
   private jobListeners = 0;
   private watchers = 0;
@@ -101,10 +101,11 @@ export class ModelArtsBackend implements TrainingBackend {
       { minIntervalMs: this.timing.pollMinMs, maxIntervalMs: this.timing.pollMaxMs },
       this.logger,
     );
+    this.uploads = new CloudUploads(() => this.live(), (id) => this.algorithms.get(id), options.stateDir, this.logger);
     this.algorithms = new CloudAlgorithms(
       () => this.live().api,
       async () => (await this.live().loadCatalogs()).engines,
-      () => this.algorithmCode(),
+      () => this.uploads.algorithmCode(),
     );
     this.onDidChangeAlgorithm = this.algorithms.onDidChange;
   }
@@ -257,17 +258,9 @@ export class ModelArtsBackend implements TrainingBackend {
     const session = this.live();
     const { signal, onProgress } = options;
     return this.guarded(async () => {
-      await session.ensureProject();
-      const catalogs = await session.loadCatalogs();
-      const submission = await planSubmission(request, {
-        ...catalogs,
-        codeLocation: session.config.codeLocation,
-        getAlgorithm: (id) => this.algorithms.get(id),
-        checkCodeFolder: (dir, field) => this.checkCodeFolder(dir, field),
-        ...(options.uploadLocalInputs ? { uploadLocalInputs: true } : {}),
-      });
+      const submission = await this.uploads.plan(request, options.uploadLocalInputs === true);
       if (signal?.aborted) throw new CancelledError('Creating the training job');
-      for (const upload of submission.uploads) await this.upload(upload, signal, onProgress);
+      for (const upload of submission.uploads) await this.uploads.upload(upload, signal, onProgress);
       if (signal?.aborted) throw new CancelledError('Creating the training job');
       onProgress?.('Creating the job on ModelArts');
       const job = await createJobOnce(session.api, submission.body, submission.request.metadata.name, signal, this.logger);
@@ -275,53 +268,6 @@ export class ModelArtsBackend implements TrainingBackend {
       this.watcher.track(job, 0);
       return job;
     });
-  }
-
-  private async checkCodeFolder(dir: string, field: string): Promise<void> {
-    checkCodeLimits(dir, await listCodeFiles(dir), { field });
-  }
-
-  private async upload(upload: CodeUpload, signal: AbortSignal | undefined, onProgress: ((message: string) => void) | undefined): Promise<void> {
-    const url = formatObsUrl(upload.destination);
-    onProgress?.(`Uploading ${upload.dir} to ${url}`);
-    const result = await uploadCodeFolder(this.live().obs(), upload.dir, upload.destination.bucket, upload.destination.key, {
-      ...(signal ? { signal } : {}),
-      // ModelArts' limits are on code; data may be larger.
-      ...(upload.what === 'code' ? {} : { limits: false as const, field: upload.what }),
-      cacheDir: path.join(this.options.stateDir, 'code-hashes'),
-      onProgress: (p) => onProgress?.(`Uploading ${upload.what}: ${p.objects}${p.totalObjects ? `/${p.totalObjects}` : ''} files to ${url}`),
-    });
-    this.logger.info(`${upload.what === 'code' ? 'Code' : `The ${upload.what}`} ${upload.dir} → ${url}: ${result.uploaded} sent, ${result.unchanged} unchanged, ${result.deleted} removed`);
-  }
-
-  /** Local algorithm code folders are uploaded like a job's, under `<code location>/algorithms/<name>/code/`. */
-  private algorithmCode(): AlgorithmCodePlanner {
-    const pending: CodeUpload[] = [];
-    const session = this.live();
-    return {
-      codeDirFor: async (codeDir, name, field, problem) => {
-        if (isObsUrl(codeDir)) {
-          try {
-            return formatObsUrl(parseObsUrl(codeDir, field, { folder: true }));
-          } catch (error) {
-            problem(field, errorMessage(error));
-            return undefined;
-          }
-        }
-        const location = session.config.codeLocation;
-        if (!location) {
-          problem(field, 'is a folder on this machine; set modelarts.cloud.codeLocation (obs://bucket/prefix/) so it can be uploaded, or give an obs:// URL');
-          return undefined;
-        }
-        const destination = codeDestination({ bucket: location.bucket, key: `${location.key}algorithms/` }, name, codeDir);
-        await this.checkCodeFolder(codeDir, field);
-        pending.push({ dir: codeDir, destination, what: 'code' });
-        return formatObsUrl(destination);
-      },
-      commit: async () => {
-        for (const upload of pending.splice(0)) await this.upload(upload, undefined, undefined);
-      },
-    };
   }
 
   async stopJob(id: string): Promise<void> {
@@ -379,23 +325,6 @@ export class ModelArtsBackend implements TrainingBackend {
     return this.guarded(() => resourceSamples(this.live().api, job, flavor));
   }
 
-  private logSource(id: string, task: string): LogSource {
-    const api = this.live().api;
-    return {
-      preview: (signal) => api.logPreview(id, task, signal),
-      fullLog: async (signal) => {
-        const { obs_url: link } = await api.logUrl(id, task, signal);
-        const response = await fetch(link, signal ? { signal } : {});
-        if (!response.ok) throw new ModelArtsApiError('GetLogObject', response.status, undefined, 'the log link did not answer');
-        return Buffer.from(await response.arrayBuffer());
-      },
-      ended: async () => {
-        const job = await this.fetchJob(id);
-        return !job || isTerminalPhase(job.status.phase);
-      },
-    };
-  }
-
   private async taskOf(id: string, task: string): Promise<TrainingJob> {
     const job = await this.existing(id);
     if (!job.status.tasks.includes(task)) throw new NotFoundError('task', `${task} of ${job.metadata.name}`);
@@ -404,14 +333,14 @@ export class ModelArtsBackend implements TrainingBackend {
 
   async readLog(id: string, task: string): Promise<string> {
     await this.taskOf(id, task);
-    return this.guarded(() => readWholeLog(this.logSource(id, task)));
+    return this.guarded(() => readWholeLog(cloudLogSource(this.live().api, id, task, (job) => this.fetchJob(job))));
   }
 
   async *followLog(id: string, task: string, options: FollowLogOptions = {}): AsyncIterable<string[]> {
     await this.taskOf(id, task);
     this.watchers += 1;
     try {
-      const tail = tailLog(this.logSource(id, task), {
+      const tail = tailLog(cloudLogSource(this.live().api, id, task, (job) => this.fetchJob(job)), {
         intervalMs: this.timing.logIntervalMs,
         transient: (error) => error instanceof ServiceUnreachableError || (error instanceof ModelArtsApiError && error.transient),
         ...(options.signal ? { signal: options.signal } : {}),

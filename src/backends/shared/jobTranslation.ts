@@ -36,11 +36,14 @@ export interface Translation {
 export function translateJob(
   request: ValidJobCreateRequest,
   target: { readonly displayName: string; readonly engines: readonly PresetEngine[]; readonly flavors: readonly Flavor[]; readonly defaultFlavor: Flavor | undefined },
-  options: { readonly flavorId?: string } = {},
+  options: { readonly flavorId?: string; readonly sourceEngines?: readonly PresetEngine[] } = {},
 ): Translation {
   const changes: string[] = [];
   const algorithm = { ...request.algorithm };
   if (algorithm.engine && !algorithm.engine.image_url && algorithm.id === undefined) {
+    // An engine id is the source backend's own name: its framework and version travel instead.
+    const source = algorithm.engine.engine_id ? options.sourceEngines?.find((e) => e.engine_id === algorithm.engine?.engine_id) : undefined;
+    if (source) algorithm.engine = { engine_name: source.engine_name, engine_version: source.engine_version };
     const engine = translateEngine(algorithm.engine, target.engines);
     if (!engine) {
       const wanted = algorithm.engine.engine_id ?? `${algorithm.engine.engine_name} ${algorithm.engine.engine_version}`;

@@ -8,7 +8,7 @@ import * as vscode from 'vscode';
 import { bootCommand } from '../../core/contract';
 import { InvalidInputError, ModelArtsError } from '../../core/errors';
 import { uniqueName } from '../../core/format';
-import type { JobCreateRequest } from '../../core/job';
+import { parseJobCreateRequest, type JobCreateRequest } from '../../core/job';
 import { DEBUG_TYPE, inLaunchTerms } from '../../core/launchConfig';
 import { devContainerTerminal, type DevSession } from '../../debug/devSessions';
 import {
@@ -19,10 +19,12 @@ import {
   substituteVariables,
   type LaunchRequest,
 } from '../../debug/launchConfigurations';
+import { translateJob } from '../../backends/shared/jobTranslation';
 import type { TrainingBackend } from '../../backends/trainingBackend';
 import type { Services } from '../../services';
 import { flavorItems } from '../../drafts/flavorChoice';
 import { createAndReveal, requireTrust } from '../jobs/createJob';
+import { backendOption } from '../backendChoice';
 import type { CommandContext } from '../registry';
 
 /** Debugs a Python file (the editor title's, a `{file}` argument, or the active editor's) in a dev container; returns the session id. */
@@ -73,7 +75,8 @@ export async function promoteToJob({ services, interactive }: CommandContext, ..
   const source = await promotionSource(services, args[0], interactive);
   if (!source) return undefined;
   const { backend } = requireDevContainers(services.backends);
-  const taken = new Set((await backend.listJobs()).map((job) => job.metadata.name));
+  let target = backendOption(services, args[1] ?? { backend: backend.id });
+  const taken = new Set((await target.listJobs()).map((job) => job.metadata.name));
   let request: JobCreateRequest = { ...source.request, metadata: { ...source.request.metadata, name: uniqueName(source.request.metadata.name, (name) => taken.has(name)) } };
   if (interactive) {
     const reviewed = await reviewPromotion(services, backend, source, request);
@@ -82,13 +85,22 @@ export async function promoteToJob({ services, interactive }: CommandContext, ..
       await services.drafts.open(request.metadata.name, request);
       return undefined;
     }
-    request = reviewed;
+    if ('runOn' in reviewed) target = reviewed.runOn;
+    else request = reviewed;
   }
   try {
+    if (target !== backend) return await promoteElsewhere(services, backend, target, request);
     return await createAndReveal(services, backend, request);
   } catch (error) {
     throw source.config ? inLaunchTerms(error, source.config, request) : error;
   }
+}
+
+/** The dev session's job on another backend (ModelArts): engine and flavor translated, this machine's folders uploaded. */
+async function promoteElsewhere(services: Services, source: TrainingBackend, target: TrainingBackend, request: JobCreateRequest): Promise<string> {
+  const [engines, flavors, sourceEngines] = await Promise.all([target.listPresetEngines(), target.listFlavors(), source.listPresetEngines()]);
+  const { request: translated } = translateJob(parseJobCreateRequest(request), { displayName: target.displayName, engines, flavors, defaultFlavor: flavors.find((f) => f.default_reason !== undefined) }, { sourceEngines });
+  return createAndReveal(services, target, translated, { uploadLocalInputs: true });
 }
 
 interface PromotionSource {
@@ -103,7 +115,7 @@ interface PromotionSource {
  * The job promotion will create, with its flavor (and why) and command line: Create, Change
  * Flavor…, or Open as JSON…. Resolves with the request to create, 'json', or undefined (closed).
  */
-async function reviewPromotion(services: Services, backend: TrainingBackend, source: PromotionSource, initial: JobCreateRequest): Promise<JobCreateRequest | 'json' | undefined> {
+async function reviewPromotion(services: Services, backend: TrainingBackend, source: PromotionSource, initial: JobCreateRequest): Promise<JobCreateRequest | 'json' | { readonly runOn: TrainingBackend } | undefined> {
   let request = initial;
   let reason = source.flavorReason ?? '';
   for (;;) {
@@ -120,11 +132,16 @@ async function reviewPromotion(services: Services, backend: TrainingBackend, sou
           value: 'create' as const,
         },
         { label: '$(server) Change Flavor…', description: `now ${planned.spec.resource.flavor_id}`, value: 'flavor' as const },
+        ...services.backends
+          .list()
+          .filter((other) => other !== backend && other.state.kind === 'available')
+          .map((other) => ({ label: `$(${other.icon}) Run on ${other.displayName}…`, description: 'its engine and flavor; this machine\'s folders uploaded first', value: 'elsewhere' as const, other })),
         { label: '$(json) Open as JSON…', description: 'Review or edit the whole spec, then create it from the editor title', value: 'json' as const },
       ],
       { title: `Promote ${source.label} to a Training Job`, placeHolder: 'The same image, code, boot file, arguments, inputs and outputs', ignoreFocusOut: true },
     );
     if (!picked) return undefined;
+    if (picked.value === 'elsewhere' && 'other' in picked) return { runOn: picked.other };
     if (picked.value !== 'flavor') {
       await services.remembered.rememberFlavor(backend.id, planned.spec.resource.flavor_id);
       return picked.value === 'json' ? 'json' : request;

@@ -34,7 +34,8 @@ export async function createJob({ services, interactive }: CommandContext, ...ar
     await services.drafts.open(outcome.request.metadata.name, outcome.request, outcome.backend.id);
     return undefined;
   }
-  return createAndReveal(services, outcome.backend, outcome.request);
+  // A backend that cannot read this machine uploads its input folders too: the review step showed where.
+  return createAndReveal(services, outcome.backend, outcome.request, outcome.backend.uploads ? { uploadLocalInputs: true } : {});
 }
 
 /**
@@ -64,12 +65,17 @@ export async function createJobFromDraft({ services }: CommandContext, ...args: 
 }
 
 /** Creates the job with progress in the jobs view, reveals it and follows its log. */
-export async function createAndReveal(services: Services, backend: TrainingBackend, request: unknown): Promise<string> {
+export async function createAndReveal(services: Services, backend: TrainingBackend, request: unknown, options: { readonly uploadLocalInputs?: boolean } = {}): Promise<string> {
   const name = (request as { metadata?: { name?: unknown } })?.metadata?.name;
-  const job = await vscode.window.withProgress(
-    { location: { viewId: 'modelarts.jobs' }, title: `Creating ${typeof name === 'string' ? name : 'training job'}` },
-    (progress) => backend.createJob(request, { onProgress: (message) => progress.report({ message }) }),
-  );
+  const title = `Creating ${typeof name === 'string' ? name : 'training job'}`;
+  // Uploads to another backend can take a while: a notification with Cancel; otherwise the view's own progress.
+  const job = options.uploadLocalInputs
+    ? await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `ModelArts: ${title} on ${backend.displayName}`, cancellable: true }, (progress, token) => {
+        const controller = new AbortController();
+        token.onCancellationRequested(() => controller.abort());
+        return backend.createJob(request, { signal: controller.signal, onProgress: (message) => progress.report({ message }), uploadLocalInputs: true });
+      })
+    : await vscode.window.withProgress({ location: { viewId: 'modelarts.jobs' }, title }, (progress) => backend.createJob(request, { onProgress: (message) => progress.report({ message }) }));
   services.log.info(`Created training job ${job.metadata.name} (${job.metadata.id}) on ${backend.displayName}`);
   const ref = { backend: backend.id, id: job.metadata.id };
   await revealJob(services, ref, job);

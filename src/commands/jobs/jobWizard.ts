@@ -9,9 +9,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Algorithm } from '../../core/algorithm';
-import { ModelArtsError } from '../../core/errors';
+import { errorMessage, ModelArtsError } from '../../core/errors';
 import type { Flavor } from '../../core/flavors';
-import { defaultJobName, uniqueName } from '../../core/format';
+import { defaultJobName, formatBytes, uniqueName } from '../../core/format';
 import { formatParameterList, jobNameSchema, parseParameterList, type JobCreateRequest, type JobParameter } from '../../core/job';
 import { channelTextProblem, hyperparameterTextProblem, parseChannelText, resolveLocalLocation } from '../../core/jobText';
 import type { PresetEngine } from '../../core/presetEngines';
@@ -313,7 +313,7 @@ async function reviewStep(state: JobChoices, position: StepPosition) {
   const request = toRequest(state);
   const source = state.algorithm ? `algorithm ${state.algorithm.metadata.name}` : `${path.basename(request.algorithm.code_dir ?? '')}/${path.relative(request.algorithm.code_dir ?? '', request.algorithm.boot_file ?? '')}`;
   const flags = [formatParameterList(state.parameters ?? []), state.inputs, state.outputs].filter(Boolean).join(' ');
-  const items = [
+  const items: Array<vscode.QuickPickItem & { value: 'create' | 'json' | 'plan' }> = [
     {
       label: '$(play) Create',
       description: `${request.metadata.name}`,
@@ -321,11 +321,29 @@ async function reviewStep(state: JobChoices, position: StepPosition) {
       value: 'create' as const,
     },
     { label: '$(json) Open as JSON…', description: 'Review or edit the whole spec, then create it from the editor title', value: 'json' as const },
+    ...(await uploadPlanItems(state.backend, request)),
   ];
-  const picked = await pickStep({ position, label: 'review', items, placeholder: 'Create the job, or open its spec as JSON first', matchOnDescription: false });
-  if (picked === BACK) return BACK;
-  state.open = picked.value;
-  return;
+  for (;;) {
+    const picked = await pickStep({ position, label: 'review', items, placeholder: 'Create the job, or open its spec as JSON first', matchOnDescription: false });
+    if (picked === BACK) return BACK;
+    // A row of the upload plan only informs: the step stays.
+    if (picked.value === 'plan') continue;
+    state.open = picked.value;
+    return;
+  }
+}
+
+/** What a backend that cannot read this machine would be sent first, one row each (or why it cannot be). */
+async function uploadPlanItems(backend: TrainingBackend, request: JobCreateRequest): Promise<Array<vscode.QuickPickItem & { value: 'plan' }>> {
+  if (!backend.uploads) return [];
+  const separator = { label: `Sent to ${backend.displayName} first`, kind: vscode.QuickPickItemKind.Separator, value: 'plan' as const };
+  try {
+    const uploads = await backend.uploads.planUploads(request, { uploadLocalInputs: true });
+    if (!uploads.length) return [];
+    return [separator, ...uploads.map((u) => ({ label: `$(cloud-upload) ${u.what}: ${path.basename(u.from)}/`, description: `${u.files} file${u.files === 1 ? '' : 's'}, ${formatBytes(u.bytes)} (only what changed is sent)`, detail: `${u.from} → ${u.to}`, value: 'plan' as const }))];
+  } catch (error) {
+    return [separator, { label: `$(warning) ${errorMessage(error)}`, value: 'plan' as const }];
+  }
 }
 
 function toRequest(state: JobChoices): JobCreateRequest {

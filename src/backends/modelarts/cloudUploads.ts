@@ -1,0 +1,97 @@
+/**
+ * What a ModelArts backend sends before it creates a job or an algorithm: the request planned for
+ * the cloud (jobSubmission.ts: checked against the catalogs, local folders mapped to OBS
+ * locations), the plan shown before anything is sent (the UploadPlanner capability), and the
+ * uploads themselves, incremental, through the account's OBS client.
+ */
+import * as path from 'node:path';
+import type { Algorithm } from '../../core/algorithm';
+import { errorMessage } from '../../core/errors';
+import type { Logger } from '../../core/logger';
+import { checkCodeLimits, listCodeFiles } from '../../storage/codeIgnore';
+import type { PlannedUpload, UploadPlanner } from '../capabilities';
+import type { AlgorithmCodePlanner } from './cloudAlgorithms';
+import type { CloudSession } from './cloudSession';
+import { uploadCodeFolder } from './codeUpload';
+import { codeDestination, planSubmission, type CodeUpload, type Submission } from './jobSubmission';
+import { formatObsUrl, isObsUrl, parseObsUrl } from './obsUrl';
+
+export class CloudUploads implements UploadPlanner {
+  constructor(
+    private readonly session: () => CloudSession,
+    private readonly getAlgorithm: (id: string) => Promise<Algorithm | undefined>,
+    private readonly stateDir: string,
+    private readonly logger: Logger,
+  ) {}
+
+  /** The request checked for ModelArts (InvalidInputError naming every problem) and its uploads planned. */
+  async plan(request: unknown, uploadLocalInputs: boolean): Promise<Submission> {
+    const session = this.session();
+    await session.ensureProject();
+    const catalogs = await session.loadCatalogs();
+    return planSubmission(request, {
+      ...catalogs,
+      codeLocation: session.config.codeLocation,
+      getAlgorithm: this.getAlgorithm,
+      checkCodeFolder: (dir, field) => this.checkCodeFolder(dir, field),
+      ...(uploadLocalInputs ? { uploadLocalInputs: true } : {}),
+    });
+  }
+
+  async planUploads(request: unknown, options: { readonly uploadLocalInputs?: boolean } = {}): Promise<PlannedUpload[]> {
+    const submission = await this.plan(request, options.uploadLocalInputs === true);
+    return Promise.all(
+      submission.uploads.map(async (upload) => {
+        const { files } = await listCodeFiles(upload.dir);
+        return { what: upload.what, from: upload.dir, to: formatObsUrl(upload.destination), files: files.length, bytes: files.reduce((sum, f) => sum + f.size, 0) };
+      }),
+    );
+  }
+
+  async checkCodeFolder(dir: string, field: string): Promise<void> {
+    checkCodeLimits(dir, await listCodeFiles(dir), { field });
+  }
+
+  async upload(upload: CodeUpload, signal: AbortSignal | undefined, onProgress: ((message: string) => void) | undefined): Promise<void> {
+    const url = formatObsUrl(upload.destination);
+    onProgress?.(`Uploading ${upload.dir} to ${url}`);
+    const result = await uploadCodeFolder(this.session().obs(), upload.dir, upload.destination.bucket, upload.destination.key, {
+      ...(signal ? { signal } : {}),
+      // ModelArts' limits are on code; data may be larger.
+      ...(upload.what === 'code' ? {} : { limits: false as const, field: upload.what }),
+      cacheDir: path.join(this.stateDir, 'code-hashes'),
+      onProgress: (p) => onProgress?.(`Uploading ${upload.what}: ${p.objects}${p.totalObjects ? `/${p.totalObjects}` : ''} files to ${url}`),
+    });
+    this.logger.info(`${upload.what === 'code' ? 'Code' : `The ${upload.what}`} ${upload.dir} → ${url}: ${result.uploaded} sent, ${result.unchanged} unchanged, ${result.deleted} removed`);
+  }
+
+  /** Local algorithm code folders are uploaded like a job's, under `<code location>/algorithms/<name>/code/`. */
+  algorithmCode(): AlgorithmCodePlanner {
+    const pending: CodeUpload[] = [];
+    const session = this.session();
+    return {
+      codeDirFor: async (codeDir, name, field, problem) => {
+        if (isObsUrl(codeDir)) {
+          try {
+            return formatObsUrl(parseObsUrl(codeDir, field, { folder: true }));
+          } catch (error) {
+            problem(field, errorMessage(error));
+            return undefined;
+          }
+        }
+        const location = session.config.codeLocation;
+        if (!location) {
+          problem(field, 'is a folder on this machine; set modelarts.cloud.codeLocation (obs://bucket/prefix/) so it can be uploaded, or give an obs:// URL');
+          return undefined;
+        }
+        const destination = codeDestination({ bucket: location.bucket, key: `${location.key}algorithms/` }, name, codeDir);
+        await this.checkCodeFolder(codeDir, field);
+        pending.push({ dir: codeDir, destination, what: 'code' });
+        return formatObsUrl(destination);
+      },
+      commit: async () => {
+        for (const upload of pending.splice(0)) await this.upload(upload, undefined, undefined);
+      },
+    };
+  }
+}
