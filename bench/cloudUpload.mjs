@@ -14,10 +14,7 @@
 // Target: median ours / rclone ≥ 0.9, as bench/upload.mjs (exit 0 met, 1 missed, 2 error).
 //   node bench/cloudUpload.mjs [--mb 200] [--rounds 3] [--warmup 1]
 import { spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { fmt, median, numberOption, outModule, printTable, quietLogger, removeFolders, requireDocker, runIfMain, tempFolder, verdict } from './common.mjs';
+import { fmt, median, numberOption, outModule, printTable, quietLogger, removeFolders, requireDocker, runIfMain, tempFolder, verdict, writeRandomFiles } from './common.mjs';
 
 const TARGET = 0.9;
 const MB = 1e6;
@@ -47,28 +44,6 @@ function plan(total) {
   return files;
 }
 
-function generate(dir, files) {
-  const block = randomBytes(8 * MIB);
-  for (const { name, size } of files) {
-    const file = path.join(dir, name);
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    const fd = fs.openSync(file, 'w');
-    // Each file starts with its own random bytes; the rest cycles through a random block at a
-    // file-specific offset (no server here deduplicates or compresses).
-    fs.writeSync(fd, randomBytes(Math.min(size, 4096)));
-    for (let written = Math.min(size, 4096), offset = Math.floor(Math.random() * block.length); written < size; ) {
-      const n = Math.min(size - written, block.length - offset);
-      fs.writeSync(fd, block, offset, n);
-      written += n;
-      offset = (offset + n) % block.length;
-    }
-    fs.fsyncSync(fd); // on disk now, so the kernel's write-back does not land in the first round
-    fs.closeSync(fd);
-  }
-  // Older than the hash cache's 2 s "racy" window, as a code folder is when a job is started.
-  const past = new Date(Date.now() - 60_000);
-  for (const { name } of files) fs.utimesSync(path.join(dir, name), past, past);
-}
 
 function runCommand(command, args, extraEnv) {
   return new Promise((resolve, reject) => {
@@ -160,7 +135,7 @@ export async function run({ totalMB = TOTAL_MB, rounds = ROUNDS, warmup = WARMUP
   const rows = [];
   try {
     const generated = process.hrtime.bigint();
-    generate(dataDir, files);
+    writeRandomFiles(dataDir, files, { fsync: true });
     const counts = ['small', 'medium', 'large'].map((kind) => `${files.filter((f) => f.kind === kind).length} ${kind}`).join(', ');
     console.log(`data: ${files.length} files (${counts}), ${(bytes / MB).toFixed(0)} MB, generated in ${seconds(generated).toFixed(1)} s`);
     await store.ensureBucket(BUCKET);

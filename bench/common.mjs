@@ -1,6 +1,7 @@
 // Shared helpers of the benchmarks: the compiled engine from out/ (node scripts/build.mjs --tests),
 // temporary data folders, clean-up of this run's containers, statistics and tables.
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as os from 'node:os';
@@ -145,4 +146,28 @@ export function ensureBundle() {
   console.log(`${path.relative(ROOT, bundle) || bundle} is older than its src/: building it (node scripts/build.mjs)`);
   const result = spawnSync(process.execPath, [path.join(EXTENSION_ROOT, 'scripts', 'build.mjs')], { stdio: 'inherit', cwd: EXTENSION_ROOT });
   if (result.status !== 0) throw new Error('the extension bundle did not build');
+}
+
+/**
+ * Writes `files` ({name, size}) under `dir` with incompressible content: each file starts with
+ * its own random bytes, the rest cycles through one random block at a file-specific offset (no
+ * server here deduplicates or compresses). `fsync` puts them on disk, so the kernel's write-back
+ * does not land in a first measured round.
+ */
+export function writeRandomFiles(dir, files, { fsync = false } = {}) {
+  const block = randomBytes(8 * 1024 * 1024);
+  for (const { name, size } of files) {
+    const file = path.join(dir, name);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const fd = fs.openSync(file, 'w');
+    fs.writeSync(fd, randomBytes(Math.min(size, 4096)));
+    for (let written = Math.min(size, 4096), offset = Math.floor(Math.random() * block.length); written < size; ) {
+      const n = Math.min(size - written, block.length - offset);
+      fs.writeSync(fd, block, offset, n);
+      written += n;
+      offset = (offset + n) % block.length;
+    }
+    if (fsync) fs.fsyncSync(fd);
+    fs.closeSync(fd);
+  }
 }

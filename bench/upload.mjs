@@ -7,11 +7,10 @@
 // BENCH_REQUESTS (requests in flight over all files, default 24), BENCH_RCLONE_FLAGS (extra flags).
 // Data: many 4-64 KB files, some 1-8 MB, a few 64-256 MB; random bytes (nothing compresses).
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fmt, median, outModule, printTable, requireDocker, verdict } from './common.mjs';
+import { fmt, median, outModule, printTable, requireDocker, verdict, writeRandomFiles } from './common.mjs';
 
 // Anything that goes wrong is an error (exit 2), not a missed target (exit 1).
 process.on('uncaughtException', (error) => {
@@ -50,24 +49,6 @@ function plan(total) {
   return files;
 }
 
-function generate(dir, files) {
-  const block = randomBytes(8 * MIB);
-  for (const { name, size } of files) {
-    const file = path.join(dir, name);
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    const fd = fs.openSync(file, 'w');
-    // Each file starts with its own random bytes; the rest cycles through a random block at a
-    // file-specific offset. No server here deduplicates or compresses.
-    fs.writeSync(fd, randomBytes(Math.min(size, 4096)));
-    for (let written = Math.min(size, 4096), offset = Math.floor(Math.random() * block.length); written < size; ) {
-      const n = Math.min(size - written, block.length - offset);
-      fs.writeSync(fd, block, offset, n);
-      written += n;
-      offset = (offset + n) % block.length;
-    }
-    fs.closeSync(fd);
-  }
-}
 
 function run(command, args, extraEnv) {
   return new Promise((resolve, reject) => {
@@ -85,7 +66,7 @@ const files = plan(totalBytes);
 const bytes = files.reduce((sum, f) => sum + f.size, 0);
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'modelarts-bench-'));
 const started = Date.now();
-generate(dataDir, files);
+writeRandomFiles(dataDir, files);
 const counts = ['small', 'medium', 'large'].map((kind) => `${files.filter((f) => f.name.startsWith(kind)).length} ${kind}`).join(', ');
 console.log(`data: ${files.length} files (${counts}), ${(bytes / MB).toFixed(0)} MB, generated in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 

@@ -72,6 +72,19 @@ function settingProblem(check: () => unknown): string | undefined {
   }
 }
 
+/** A hidden box for a secret, never prefilled (Back and a second try ask for it again). */
+function secretStep(field: 'secretKey' | 'password', applies: (state: SignInState) => boolean, label: string, prompt: string, empty: string): Step<SignInState> {
+  return {
+    applies,
+    run: async (state, position) => {
+      const value = await inputStep({ position, label, prompt, password: true, validate: (v) => (v ? undefined : empty) });
+      if (value === BACK) return BACK;
+      state[field] = value;
+      return undefined;
+    },
+  };
+}
+
 const steps: ReadonlyArray<Step<SignInState>> = [
   {
     run: async (state, position) => {
@@ -120,15 +133,7 @@ const steps: ReadonlyArray<Step<SignInState>> = [
     applies: (state) => state.method === 'keys',
     ...textStep<SignInState>('accessKey', { label: 'Access key ID', prompt: 'Access key ID (AK), such as QTWAOYTTINDUT2QVKYUC', validate: (v) => (AK_PATTERN.test(v.trim()) ? undefined : 'An access key ID is 8 or more letters and digits, such as QTWAOYTTINDUT2QVKYUC.') }),
   },
-  {
-    applies: (state) => state.method === 'keys',
-    run: async (state, position) => {
-      const value = await inputStep({ position, label: 'Secret access key', prompt: "Secret access key (SK); kept in VS Code's secret storage only", password: true, validate: (v) => (v ? undefined : 'The secret access key must not be empty.') });
-      if (value === BACK) return BACK;
-      state.secretKey = value;
-      return undefined;
-    },
-  },
+  secretStep('secretKey', (state) => state.method === 'keys', 'Secret access key', "Secret access key (SK); kept in VS Code's secret storage only", 'The secret access key must not be empty.'),
   {
     applies: (state) => state.method === 'user',
     ...textStep<SignInState>('domainName', { label: 'Account name', prompt: 'The account (IAM domain) name the user belongs to', validate: (v) => (v.trim() ? undefined : 'The account name must not be empty.') }),
@@ -137,15 +142,7 @@ const steps: ReadonlyArray<Step<SignInState>> = [
     applies: (state) => state.method === 'user',
     ...textStep<SignInState>('userName', { label: 'IAM user name', validate: (v) => (v.trim() ? undefined : 'The user name must not be empty.') }),
   },
-  {
-    applies: (state) => state.method === 'user',
-    run: async (state, position) => {
-      const value = await inputStep({ position, label: 'Password', prompt: 'The IAM user\'s password, exchanged for a token', password: true, validate: (v) => (v ? undefined : 'The password must not be empty.') });
-      if (value === BACK) return BACK;
-      state.password = value;
-      return undefined;
-    },
-  },
+  secretStep('password', (state) => state.method === 'user', 'Password', "The IAM user's password, exchanged for a token", 'The password must not be empty.'),
   {
     applies: (state) => state.method === 'user',
     run: async (state, position) => {
