@@ -45,6 +45,11 @@ describe('A ModelArts account in VS Code', function () {
     assert.ok(!refused.message.includes('not-the-secret-key-0000'), 'the key is not in the message');
     assert.deepEqual(vscode.workspace.getConfiguration().get('modelarts.cloud.accounts'), []);
     assert.deepEqual(api.backends.list().map((b) => b.id), ['local']);
+    // Keys that work, but a code location they cannot reach.
+    await rejectsNaming(run('modelarts.cloud.signIn', { ...fx.config, codeLocation: 'obs://no-such-bucket-here/x/', credentials: fx.credentials }), 'modelarts.cloud.codeLocation', 'no-such-bucket-here');
+    await rejectsNaming(run('modelarts.cloud.signIn', { ...fx.config, region: 'North China', credentials: fx.credentials }), 'modelarts.cloud.region');
+    await rejectsNaming(run('modelarts.cloud.signIn', { ...fx.config, credentials: { kind: 'accessKey', accessKey: 'no spaces allowed', secretKey: 'x' } }), 'accessKey');
+    assert.deepEqual(vscode.workspace.getConfiguration().get('modelarts.cloud.accounts'), [], 'nothing saved half-way');
   });
 
   it('signs in: the keys are checked, the account becomes a backend beside the local one', async function () {

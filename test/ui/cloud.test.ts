@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import type { FrameLocator, Page } from 'playwright-core';
 import { screenshot } from '../support/codeServer';
 import { startCloudFixture, type CloudFixture } from '../support/modelartsFixture';
-import { answer, contextMenu, openWorkbench, quickInput, rowUnder, runCommand, treeRow, waitForOutput, type Workbench } from '../support/ui';
+import { answer, confirm, contextMenu, openWorkbench, quickInput, rowUnder, runCommand, treeRow, waitForOutput, type Workbench } from '../support/ui';
 
 function webview(page: Page): FrameLocator {
   return page.frameLocator('iframe.webview.ready').last().frameLocator('#active-frame');
@@ -101,6 +101,76 @@ describe('ModelArts beside the local backend in the VS Code window', function ()
     assert.deepEqual(fx.server.journal.undocumentedFieldReport(), []);
   });
 
+  it('opens the cloud job\'s panel: it says where the job runs, with its events', async function () {
+    await contextMenu(page, await rowUnder(page, 'ModelArts', 'Training job cloud-ui-digits, Completed'), 'Show Job Details');
+    const view = webview(page);
+    await view.locator('h1', { hasText: 'cloud-ui-digits' }).waitFor({ timeout: 30_000 });
+    assert.match(await view.locator('.overview').innerText(), /Runs on\s+ModelArts/);
+    await screenshot(page, '65-cloud-job-panel');
+  });
+
+  it('runs a local job on ModelArts from its menu, then compares the two runs\' metrics in one chart', async function () {
+    await runCommand(page, 'ModelArts: Create Training Job');
+    await (await quickInput(page, 'run on')).locator('.monaco-list-row[aria-label*=" Local (Docker), "]').click();
+    await answer(page, [['code folder or algorithm'], ['flavor'], ['node count'], ['hyperparameters', 'epochs=3'], ['inputs'], ['outputs'], ['name', 'ui-local-digits'], ['review']]);
+    const local = await rowUnder(page, 'Local', 'Training job ui-local-digits, Completed', 120_000);
+    await contextMenu(page, local, 'Run on Another Backend…');
+    await (await quickInput(page, 'Run ui-local-digits on')).locator('.monaco-list-row', { hasText: 'ModelArts' }).click();
+    const dialog = page.locator('.monaco-dialog-box');
+    await dialog.waitFor({ timeout: 30_000 });
+    const said = await dialog.innerText();
+    assert.match(said, /Uploaded to ModelArts[^:]*first: code folder/);
+    assert.match(said, /input data_url/);
+    assert.match(said, /engine PyTorch 1\.13-cpu → PyTorch pytorch_1\.13\.1/);
+    await screenshot(page, '66-run-on-modelarts-confirmation');
+    await dialog.locator('.monaco-button', { hasText: 'Run' }).click();
+    const cloud = await rowUnder(page, 'ModelArts', 'Training job ui-local-digits, Completed', 180_000);
+    await (await rowUnder(page, 'Local', 'Training job ui-local-digits, Completed')).click();
+    await cloud.click({ modifiers: ['Control'] });
+    await contextMenu(page, cloud, 'Compare Metrics');
+    const view = webview(page);
+    await view.locator('h1', { hasText: 'Compare Metrics' }).waitFor({ timeout: 30_000 });
+    const loss = view.locator('figure.chart', { hasText: 'loss' }).first();
+    await loss.waitFor({ timeout: 30_000 });
+    const deadline = Date.now() + 30_000;
+    while ((await loss.locator('.u-legend .u-series', { hasText: 'ui-local-digits' }).count()) < 2 && Date.now() < deadline) await page.waitForTimeout(250);
+    assert.equal(await loss.locator('.u-legend .u-series', { hasText: 'ui-local-digits' }).count(), 2, 'one line per run: local and ModelArts');
+    await page.waitForTimeout(500);
+    await screenshot(page, '67-compare-local-and-cloud');
+  });
+
+  it('stops a cloud job (YES) and deletes it with its outputs (DELETE)', async function () {
+    await runCommand(page, 'ModelArts: Create Training Job');
+    await (await quickInput(page, 'run on')).locator('.monaco-list-row[aria-label*="ModelArts"]').click();
+    await answer(page, [['code folder or algorithm'], ['flavor'], ['hyperparameters', 'epochs=5000'], ['inputs'], ['outputs'], ['name', 'ui-cloud-long'], ['review']]);
+    const running = await rowUnder(page, 'ModelArts', 'Training job ui-cloud-long, Running', 120_000);
+    await contextMenu(page, running, 'Stop Training Job');
+    await confirm(page, 'Stop Training Job ui-cloud-long', 'YES', '68-stop-cloud-job');
+    const stopped = await rowUnder(page, 'ModelArts', 'Training job ui-cloud-long, Terminated', 60_000);
+    assert.deepEqual(fx.server.journal.requestsTo('StopTrainingJob').at(-1)?.body, { action_type: 'terminate' });
+    await contextMenu(page, stopped, 'Delete Training Job');
+    await confirm(page, 'Delete Training Job ui-cloud-long', 'DELETE', '69-delete-cloud-job');
+    const outputs = await quickInput(page, 'its outputs');
+    assert.match(await outputs.innerText(), new RegExp(`obs://${fx.bucket}/vscode/ui-cloud-long/outputs/train_url/`));
+    await outputs.locator('.monaco-list-row', { hasText: 'Delete the outputs too' }).click();
+    const deadline = Date.now() + 30_000;
+    while (fx.server.journal.requestsTo('DeleteTrainingJob').length === 0 && Date.now() < deadline) await page.waitForTimeout(250);
+    assert.equal(fx.server.journal.requestsTo('DeleteTrainingJob').length, 1, 'one delete sent');
+    await page.waitForTimeout(1000);
+    const rows = await page.locator('[role="treeitem"]').evaluateAll((all) => all.map((row) => row.getAttribute('aria-label') ?? ''));
+    assert.ok(!rows.some((label) => label.includes('ui-cloud-long')), `the deleted job's row went: ${rows.join(' | ')}`);
+  });
+
+  it('brings the cloud job\'s panel and log channel back after a reload, for ModelArts', async function () {
+    await contextMenu(page, await rowUnder(page, 'ModelArts', 'Training job cloud-ui-digits, Completed'), 'Show Job Details');
+    await webview(page).locator('h1', { hasText: 'cloud-ui-digits' }).waitFor({ timeout: 30_000 });
+    await runCommand(page, 'Developer: Reload Window');
+    await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+    const view = webview(page);
+    await view.locator('h1', { hasText: 'cloud-ui-digits' }).waitFor({ timeout: 60_000 });
+    assert.match(await view.locator('.overview').innerText(), /Runs on\s+ModelArts/, 'the ModelArts job, not a local one');
+    await screenshot(page, '70-cloud-panel-after-reload');
+  });
   it('keeps the keys out of the extension\'s log, every log channel and the settings', async function () {
     const root = path.join(workbench?.server.home ?? '', 'user-data');
     const files: string[] = [];
@@ -121,13 +191,5 @@ describe('ModelArts beside the local backend in the VS Code window', function ()
       assert.doesNotMatch(text, /Signature=[0-9a-f]{16}/, `${file} holds a signature`);
     }
     assert.match(fs.readFileSync(path.join(root, 'User', 'settings.json'), 'utf8'), /modelarts\.cloud\.accounts/, 'the account is in the settings, without its keys');
-  });
-
-  it('opens the cloud job\'s panel: it says where the job runs, with its events', async function () {
-    await contextMenu(page, await rowUnder(page, 'ModelArts', 'Training job cloud-ui-digits, Completed'), 'Show Job Details');
-    const view = webview(page);
-    await view.locator('h1', { hasText: 'cloud-ui-digits' }).waitFor({ timeout: 30_000 });
-    assert.match(await view.locator('.overview').innerText(), /Runs on\s+ModelArts/);
-    await screenshot(page, '65-cloud-job-panel');
   });
 });

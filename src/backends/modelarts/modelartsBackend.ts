@@ -6,7 +6,7 @@
  * key moves the backend to `needsCredentials`, a lost network to `unavailable` (it reconnects).
  */
 import type { Algorithm } from '../../core/algorithm';
-import { CancelledError, errorMessage, InvalidStateError, NotFoundError } from '../../core/errors';
+import { CancelledError, errorMessage, InvalidInputError, InvalidStateError, NotFoundError } from '../../core/errors';
 import { Emitter, toDisposable, type Disposable, type Event } from '../../core/events';
 import type { Flavor } from '../../core/flavors';
 import { withLiveDuration, type JobChange, type TrainingJob } from '../../core/job';
@@ -140,6 +140,18 @@ export class ModelArtsBackend implements TrainingBackend {
 
   connect(): Promise<BackendState> {
     return this.connection.connect();
+  }
+
+  /** Whether the account's keys reach the code location's bucket (sign-in checks it); InvalidInputError naming the setting otherwise. */
+  async checkCodeLocation(): Promise<void> {
+    const session = this.live();
+    const location = session.config.codeLocation;
+    if (!location) return;
+    try {
+      await session.obs().listLevel(location.bucket, location.key, { pageSize: 1 });
+    } catch (error) {
+      throw new InvalidInputError('ModelArts settings', [{ field: 'modelarts.cloud.codeLocation', message: `obs://${location.bucket}/ cannot be reached with these keys: ${this.redact(errorMessage(error))}` }]);
+    }
   }
 
   /** For an IAM user: the token its password was exchanged for (to keep instead of the password). */

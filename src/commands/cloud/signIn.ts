@@ -37,6 +37,8 @@ async function verify(config: ModelArtsConfig, credentials: ModelArtsCredentials
     const cancelled = new Promise<never>((_, reject) => token?.onCancellationRequested(() => reject(new vscode.CancellationError())));
     const state = await Promise.race([probe.connect(), cancelled]);
     if (state.kind !== 'available') throw new InvalidInputError('Sign-in', [{ field: 'credentials', message: 'reason' in state ? state.reason : 'the service did not answer' }]);
+    // Keys that cannot write where code goes would fail at the first job: said now. (OBS needs access keys.)
+    if (credentials.kind === 'accessKey') await probe.checkCodeLocation();
     const keep = credentials.kind === 'password' && !keepPassword ? (probe.issuedToken() ?? credentials) : credentials;
     return { projectId: probe.projectId ?? '', keep };
   } finally {
