@@ -37,11 +37,17 @@ export function algorithmJsonSchema(): JsonSchema {
 }
 
 export function jobJsonSchema(): JsonSchema {
-  return requestJsonSchema(
+  const schema = requestJsonSchema(
     jobCreateRequestSchema,
     'ModelArts training job',
     'A training job spec in the ModelArts v2 shape, as modelarts.jobs.create takes it.',
   );
+  // A spec file may say where it runs; the field is read by the editor, not sent.
+  const properties = (schema as { properties?: Record<string, unknown> }).properties;
+  if (properties) {
+    properties.backend = { type: 'string', description: 'The backend the job runs on when it is created from this file: "local", or a ModelArts account such as "modelarts:cn-north-4:<project id>". Not part of the job sent.' };
+  }
+  return schema;
 }
 
 /**

@@ -6,14 +6,21 @@ import * as vscode from 'vscode';
 import type { BackendRegistry } from '../backends/backendRegistry';
 import type { JobsModel } from './jobsModel';
 
-export function jobCounts(model: JobsModel): { running: number; queued: number } {
+/** Running and queued jobs, of every backend or of one. */
+export function jobCounts(model: JobsModel, backend?: string): { running: number; queued: number } {
   let running = 0;
   let queued = 0;
-  for (const { job } of model.all()) {
-    if (job.status.phase === 'Running' || job.status.phase === 'Terminating') running++;
-    else if (job.status.phase === 'Pending' || job.status.phase === 'Creating') queued++;
+  for (const entry of model.all()) {
+    if (backend !== undefined && entry.backend !== backend) continue;
+    const { phase } = entry.job.status;
+    if (phase === 'Running' || phase === 'Terminating') running++;
+    else if (phase === 'Pending' || phase === 'Creating') queued++;
   }
   return { running, queued };
+}
+
+function describeCounts({ running, queued }: { running: number; queued: number }): string {
+  return [running ? `${running} running` : '', queued ? `${queued} queued` : ''].filter(Boolean).join(', ');
 }
 
 export class JobsStatusBar implements vscode.Disposable {
@@ -46,11 +53,16 @@ export class JobsStatusBar implements vscode.Disposable {
       this.item.tooltip = away.map((backend) => `${backend.displayName} not reachable: ${backend.state.kind === 'unavailable' ? backend.state.reason : ''}`).join('\n');
       this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.warningBackground');
     } else {
-      const { running, queued } = jobCounts(this.model);
-      const parts = [running ? `${running} running` : '', queued ? `${queued} queued` : ''].filter(Boolean);
-      const where = backends.map((backend) => backend.displayName).join(', ');
-      this.item.text = `${running ? '$(sync~spin)' : '$(beaker)'} ${parts.length ? parts.join(', ') : 'ModelArts'}`;
-      this.item.tooltip = parts.length ? `Training jobs: ${parts.join(', ')} (${where}). Click to show them.` : `No training job is running (${where}). Click to show the jobs.`;
+      const total = jobCounts(this.model);
+      const summary = describeCounts(total);
+      // Per backend, each with its own counts (or its state when it cannot answer).
+      const lines = backends.map((backend) => {
+        const counts = describeCounts(jobCounts(this.model, backend.id));
+        const state = backend.state.kind === 'available' ? counts || 'nothing running' : backend.state.kind === 'needsCredentials' ? 'sign-in needed' : backend.state.kind === 'unavailable' ? 'not reachable' : 'connecting…';
+        return `${backend.displayName}: ${state}`;
+      });
+      this.item.text = `${total.running ? '$(sync~spin)' : '$(beaker)'} ${summary || 'ModelArts'}`;
+      this.item.tooltip = `${summary ? `Training jobs: ${summary}` : 'No training job is running'}\n${lines.join('\n')}\nClick to show them.`;
       this.item.backgroundColor = undefined;
     }
     this.item.accessibilityInformation = { label: `ModelArts: ${this.item.text.replace(/\$\([^)]*\)\s*/g, '')}` };

@@ -6,6 +6,9 @@
  * server OBS; the job is a real run on Docker.
  */
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { ModelArtsApi, TrainingJob } from '../../src/api';
 import { activateApi, rejectsNaming } from '../support/editor';
@@ -117,6 +120,25 @@ describe('A ModelArts account in VS Code', function () {
     assert.deepEqual(job.algorithm.parameters.map((p) => `${p.name}=${p.value}`).sort(), ['epochs=3', 'lr=0.01']);
     assert.equal(job.algorithm.engine.engine_version, CLOUD_ENGINE.engine_version);
     assert.match(job.algorithm.inputs.find((i) => i.name === 'data_url')?.remote.obs?.obs_url ?? '', /\/inputs\/data_url\/$/, 'the data folder went to OBS');
+  });
+
+  it('creates a job from a spec file that names its backend; an unknown one is refused by name, nothing created', async function () {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'spec-file-'));
+    const file = path.join(dir, 'cloud.job.json');
+    const spec = { kind: 'job', metadata: { name: 'editor-spec-file' }, algorithm: { code_dir: codeDir(), boot_file: 'train.py', engine: { ...CLOUD_ENGINE }, parameters: [{ name: 'epochs', value: '1' }] } };
+    fs.writeFileSync(file, JSON.stringify({ backend: 'nowhere', ...spec }));
+    const before = fx.server.journal.requestsTo('CreateTrainingJob').length;
+    await rejectsNaming(run('modelarts.jobs.createFromDraft', { uri: vscode.Uri.file(file).toString() }), 'nowhere', 'not configured');
+    assert.equal(fx.server.journal.requestsTo('CreateTrainingJob').length, before, 'nothing was sent');
+    // Another file: the editor keeps the first one's text as it opened it.
+    const named = path.join(dir, 'named.job.json');
+    fs.writeFileSync(named, JSON.stringify({ backend, ...spec }));
+    const id = await run<string>('modelarts.jobs.createFromDraft', { uri: vscode.Uri.file(named).toString() });
+    const job = await waitForPhase(api, { backend, id }, ['Completed', 'Failed']);
+    assert.equal(job.status.phase, 'Completed');
+    const sent = fx.server.journal.requestsTo('CreateTrainingJob').at(-1)?.body as Record<string, unknown>;
+    assert.ok(!('backend' in sent), 'the file\'s backend field is not part of the job sent');
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it('signs out: the backend, its account and its keys are gone', async function () {

@@ -6,9 +6,10 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { LOCAL_BACKEND_ID } from '../../backends/jobRef';
 import type { JobRef } from '../../backends/jobRef';
 import type { TrainingBackend } from '../../backends/trainingBackend';
-import { ModelArtsError } from '../../core/errors';
+import { InvalidInputError, ModelArtsError } from '../../core/errors';
 import type { TrainingJob } from '../../core/job';
 import { DRAFT_SCHEME } from '../../drafts/jobSpecDrafts';
 import type { Services } from '../../services';
@@ -50,8 +51,6 @@ export async function createJobFromDraft({ services }: CommandContext, ...args: 
   const given = first && typeof first === 'object' && typeof (first as { uri?: unknown }).uri === 'string' ? vscode.Uri.parse((first as { uri: string }).uri) : undefined;
   const uri = first instanceof vscode.Uri ? first : (given ?? vscode.window.activeTextEditor?.document.uri);
   if (!uri) throw new ModelArtsError('Open a job spec (a .job.json document) to create a training job from it.', 'ModelArts.NoDraft');
-  const named = first && typeof first === 'object' && !(first instanceof vscode.Uri) ? first : { backend: services.drafts.backendOf(uri) };
-  const backend = backendOption(services, named);
   const document = await vscode.workspace.openTextDocument(uri);
   let spec: unknown;
   try {
@@ -59,7 +58,15 @@ export async function createJobFromDraft({ services }: CommandContext, ...args: 
   } catch (error) {
     throw new ModelArtsError(`${path.basename(uri.path)} is not valid JSON: ${(error as Error).message}`, 'ModelArts.InvalidJson');
   }
-  const id = await createAndReveal(services, backend, withWorkspaceCodeDir(spec, 'algorithm'));
+  // The file's own "backend" says where it runs unless the command was told; it is not sent.
+  const { backend: inFile, ...job } = spec && typeof spec === 'object' && !Array.isArray(spec) ? (spec as { backend?: unknown }) : { backend: undefined };
+  const told = first && typeof first === 'object' && !(first instanceof vscode.Uri) ? (first as { backend?: unknown }).backend : undefined;
+  const wanted = told ?? inFile ?? services.drafts.backendOf(uri) ?? LOCAL_BACKEND_ID;
+  if (typeof wanted !== 'string') {
+    throw new InvalidInputError(path.basename(uri.path), [{ field: 'backend', message: `must be a backend id such as "local" (configured: ${services.backends.list().map((b) => b.id).join(', ')})` }]);
+  }
+  const backend = services.backends.require(wanted, 'backend');
+  const id = await createAndReveal(services, backend, withWorkspaceCodeDir(spec && typeof spec === 'object' && !Array.isArray(spec) ? job : spec, 'algorithm'), backend.uploads ? { uploadLocalInputs: true } : {});
   if (uri.scheme === DRAFT_SCHEME) await services.drafts.discard(uri);
   return id;
 }
