@@ -115,3 +115,16 @@ export interface PlannedUpload {
 export interface UploadPlanner {
   planUploads(request: unknown, options?: { readonly uploadLocalInputs?: boolean }): Promise<PlannedUpload[]>;
 }
+
+/** One page of a backend's jobs, newest first, filtered by the service itself. */
+export interface JobPageQuery {
+  readonly page: number;
+  readonly phases?: readonly string[];
+  readonly name?: string;
+  readonly signal?: AbortSignal;
+}
+
+/** Backends with many jobs on a service (ModelArts) list them a page at a time instead of whole. */
+export interface JobPager {
+  searchJobs(query: JobPageQuery): Promise<{ readonly jobs: TrainingJob[]; readonly more: boolean }>;
+}

@@ -10,7 +10,7 @@ import type { JobChange, TrainingJob } from '../core/job';
 import type { JobEvent, JobEventAdded } from '../core/jobEvent';
 import type { PresetEngine } from '../core/presetEngines';
 import type { ResourceSample, ResourceSampleAdded } from '../core/resourceSample';
-import type { DevContainerHost, ImageBuilder, LocalFiles, UploadPlanner } from './capabilities';
+import type { DevContainerHost, ImageBuilder, JobPager, LocalFiles, UploadPlanner } from './capabilities';
 
 export type BackendState =
   | { readonly kind: 'connecting' }
@@ -115,4 +115,6 @@ export interface TrainingBackend extends Disposable {
   readonly imageBuilder?: ImageBuilder;
   /** Says which of this machine's folders a job would be sent first (a cloud backend). */
   readonly uploads?: UploadPlanner;
+  /** Lists jobs a page at a time with the service's own filters (the views page through it). */
+  readonly jobPages?: JobPager;
 }

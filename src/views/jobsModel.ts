@@ -26,6 +26,8 @@ class BackendJobs {
   loadError: string | undefined;
   /** Changes that arrive while a load is in flight: newer than what the load returns. */
   changedDuringLoad: Map<string, JobChange> | undefined;
+  /** For a backend listed by pages: the next page the service has, if any. */
+  nextPage: number | undefined;
 
   list(): readonly TrainingJob[] {
     this.sorted ??= [...this.jobs.values()].sort((a, b) => b.metadata.create_time - a.metadata.create_time);
@@ -44,6 +46,7 @@ export class JobsModel implements vscode.Disposable {
   private readonly changeEmitter = new vscode.EventEmitter<JobsModelChange>();
   readonly onDidChange = this.changeEmitter.event;
   private readonly subscriptions: Array<{ dispose(): void }> = [];
+  private serviceFilter: { readonly phases?: readonly string[]; readonly name?: string } = {};
 
   constructor(
     private readonly registry: BackendRegistry,
@@ -137,7 +140,16 @@ export class JobsModel implements vscode.Disposable {
     jobs.loading ??= (async () => {
       jobs.changedDuringLoad = new Map();
       try {
-        const listed = await backend.listJobs();
+        // A backend listed by pages gives its first page (the service's filters applied); the rest on "Load more".
+        let listed: readonly TrainingJob[];
+        if (backend.jobPages) {
+          const first = await backend.jobPages.searchJobs({ page: 0, ...this.serviceFilter });
+          listed = first.jobs;
+          jobs.nextPage = first.more ? 1 : undefined;
+        } else {
+          listed = await backend.listJobs();
+          jobs.nextPage = undefined;
+        }
         jobs.jobs.clear();
         for (const job of listed) jobs.jobs.set(job.metadata.id, job);
         for (const { kind, job } of jobs.changedDuringLoad.values()) {
@@ -157,6 +169,48 @@ export class JobsModel implements vscode.Disposable {
       }
     })();
     return jobs.loading;
+  }
+
+  /** Whether the service holds more of a paged backend's jobs than were loaded. */
+  hasMore(backend: string): boolean {
+    return this.backends.get(backend)?.nextPage !== undefined;
+  }
+
+  /** Loads the next page of a paged backend's jobs (the filter still applied by the service). */
+  async loadNextPage(id: string): Promise<void> {
+    const jobs = this.backends.get(id);
+    const backend = this.registry.get(id);
+    if (!jobs || !backend?.jobPages) return;
+    // One load at a time: a second "Load more" waits for the first, then asks for the page after it.
+    if (jobs.loading) {
+      await jobs.loading;
+      return this.loadNextPage(id);
+    }
+    if (jobs.nextPage === undefined) return;
+    const page = jobs.nextPage;
+    jobs.loading = (async () => {
+      try {
+        const next = await backend.jobPages?.searchJobs({ page, ...this.serviceFilter });
+        for (const job of next?.jobs ?? []) if (!jobs.jobs.has(job.metadata.id)) jobs.jobs.set(job.metadata.id, job);
+        jobs.nextPage = next?.more ? page + 1 : undefined;
+      } catch (error) {
+        jobs.loadError = errorMessage(error);
+      } finally {
+        jobs.reshaped();
+        jobs.loading = undefined;
+        this.allEntries = undefined;
+        this.changeEmitter.fire({ kind: 'reset', backend: id });
+      }
+    })();
+    return jobs.loading;
+  }
+
+  /** The view's filter, passed to paged backends' services (which then list only what matches). */
+  setServiceFilter(filter: { readonly phases?: readonly string[]; readonly name?: string }): void {
+    const next = { ...(filter.phases?.length ? { phases: [...filter.phases] } : {}), ...(filter.name ? { name: filter.name } : {}) };
+    if (JSON.stringify(next) === JSON.stringify(this.serviceFilter)) return;
+    this.serviceFilter = next;
+    for (const backend of this.registry.list()) if (backend.jobPages && backend.state.kind === 'available') void this.reload(backend.id);
   }
 
   dispose(): void {

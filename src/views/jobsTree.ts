@@ -95,6 +95,7 @@ export class JobsTreeProvider implements vscode.TreeDataProvider<JobsTreeNode>, 
   setFilter(filter: JobsFilter): void {
     this.currentFilter = { ...(filter.phases?.length ? { phases: [...filter.phases] } : {}), ...(filter.name ? { name: filter.name } : {}) };
     this.limits.clear();
+    this.model.setServiceFilter(this.currentFilter);
     this.filterEmitter.fire(this.currentFilter);
     this.changeEmitter.fire(undefined);
   }
@@ -109,6 +110,8 @@ export class JobsTreeProvider implements vscode.TreeDataProvider<JobsTreeNode>, 
   loadMore(backend = this.registry.list()[0]?.id ?? ''): number {
     const limit = (this.limits.get(backend) ?? PAGE_SIZE) + PAGE_SIZE;
     this.limits.set(backend, limit);
+    // A paged backend's next page comes from its service once the loaded ones are all shown.
+    if (this.model.hasMore(backend) && this.matching(backend).length < limit) void this.model.loadNextPage(backend);
     this.changeEmitter.fire(this.grouped ? this.rootFor(backend) : undefined);
     return limit;
   }
@@ -124,7 +127,7 @@ export class JobsTreeProvider implements vscode.TreeDataProvider<JobsTreeNode>, 
     if (node instanceof JobPartNode) return partItem(node, this.registry.get(node.parent.backend));
     if (node instanceof BackendNode) return backendItem(node, this.model.list(node.backend.id));
     if (node instanceof LoadMoreJobsNode) {
-      const item = new vscode.TreeItem(`Load more… (${node.shown} of ${node.total} shown)`);
+      const item = new vscode.TreeItem(node.moreOnService ? `Load more… (${node.shown} shown, more on ${this.registry.get(node.backend)?.displayName ?? node.backend})` : `Load more… (${node.shown} of ${node.total} shown)`);
       item.id = `modelarts.jobs.loadMore:${node.backend}`;
       item.iconPath = new vscode.ThemeIcon('ellipsis');
       item.command = { command: 'modelarts.jobs.loadMore', title: 'Load More', arguments: [node] };
@@ -181,7 +184,7 @@ export class JobsTreeProvider implements vscode.TreeDataProvider<JobsTreeNode>, 
     const limit = this.limits.get(backend.id) ?? PAGE_SIZE;
     const page = matching.length > limit ? matching.slice(0, limit) : matching;
     const children: JobsTreeNode[] = shownNodes(this.nodes, page, (job) => jobKey({ backend: backend.id, id: job.metadata.id }), (job) => this.nodeFor(backend.id, job), (key) => key.startsWith(`${backend.id}/`));
-    if (matching.length > page.length) children.push(new LoadMoreJobsNode(backend.id, page.length, matching.length, parent));
+    if (matching.length > page.length || this.model.hasMore(backend.id)) children.push(new LoadMoreJobsNode(backend.id, page.length, matching.length, parent, this.model.hasMore(backend.id)));
     this.updateTicking();
     return children;
   }

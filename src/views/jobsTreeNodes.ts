@@ -57,6 +57,8 @@ export class LoadMoreJobsNode extends TreeNode {
     readonly shown: number,
     readonly total: number,
     readonly parent: BackendNode | undefined,
+    /** The backend's service holds more than was loaded (the total is then a lower bound). */
+    readonly moreOnService = false,
   ) {
     super();
   }

@@ -141,6 +141,27 @@ describe('A ModelArts account in VS Code', function () {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
+  it('pages a ModelArts account\'s jobs into the view by 50, with the view\'s filter sent to the service', async function () {
+    fx.server.seedJobs(120);
+    const offsets = () => fx.server.journal.requestsTo('ListTrainingJobs').map((e) => (e.body as { offset: number }).offset);
+    fx.server.journal.clear();
+    const { jobs } = await run<{ jobs: number }>('modelarts.jobs.refresh', { backend });
+    assert.equal(jobs, 50, 'the first page only');
+    assert.deepEqual(offsets(), [0]);
+    await run('modelarts.jobs.loadMore', { backend });
+    await run('modelarts.jobs.loadMore', { backend });
+    const deadline = Date.now() + 10_000;
+    while (offsets().length < 3 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.deepEqual(offsets(), [0, 1, 2], 'the next pages come from the service, one per Load more');
+    fx.server.journal.clear();
+    await run('modelarts.jobs.filter', { name: 'seeded-job-01' });
+    const until = Date.now() + 10_000;
+    while (!fx.server.journal.requestsTo('ListTrainingJobs').length && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 100));
+    const searched = fx.server.journal.requestsTo('ListTrainingJobs')[0]?.body as { filters?: Array<{ key: string; operator: string; value: string[] }> };
+    assert.deepEqual(searched.filters, [{ key: 'name', operator: 'like', value: ['seeded-job-01'] }], 'the name filter is the service\'s');
+    await run('modelarts.jobs.clearFilter');
+  });
+
   it('signs out: the backend, its account and its keys are gone', async function () {
     assert.deepEqual(await run('modelarts.cloud.signOut', { backend }), { backend });
     assert.deepEqual(vscode.workspace.getConfiguration().get('modelarts.cloud.accounts'), []);

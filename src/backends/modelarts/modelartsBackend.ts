@@ -16,6 +16,7 @@ import type { Logger } from '../../core/logger';
 import type { PresetEngine } from '../../core/presetEngines';
 import type { ResourceSample, ResourceSampleAdded } from '../../core/resourceSample';
 import { BackendConnection } from '../shared/connection';
+import type { JobPager } from '../capabilities';
 import type { AlgorithmChange, BackendState, CreateJobOptions, DeleteJobOptions, FollowLogOptions, TrainingBackend } from '../trainingBackend';
 import { CredentialsRefusedError, ModelArtsApiError, ServiceUnreachableError } from './apiErrors';
 import { CloudAlgorithms } from './cloudAlgorithms';
@@ -63,6 +64,8 @@ export class ModelArtsBackend implements TrainingBackend {
   private readonly algorithms: CloudAlgorithms;
   /** Plans and sends what a job or algorithm needs on OBS first; also the UploadPlanner capability. */
   readonly uploads: CloudUploads;
+  /** The views page through training-job-searches rather than list every job. */
+  readonly jobPages: JobPager = this;
   private readonly deleted = new Set<string>();
   private jobListeners = 0;
   private watchers = 0;
