@@ -128,3 +128,11 @@ export interface JobPageQuery {
 export interface JobPager {
   searchJobs(query: JobPageQuery): Promise<{ readonly jobs: TrainingJob[]; readonly more: boolean }>;
 }
+
+/** Files a backend keeps elsewhere (ModelArts: on OBS), brought to this machine (Debug Locally). */
+export interface RemoteFiles {
+  /** What a folder URL holds: its file count and bytes (nothing is downloaded). */
+  measure(url: string, field: string): Promise<{ readonly files: number; readonly bytes: number }>;
+  /** Downloads what a folder URL holds into `dir` (its relative paths kept). */
+  download(url: string, dir: string, options?: { readonly signal?: AbortSignal; readonly onProgress?: (message: string) => void }): Promise<void>;
+}

@@ -10,7 +10,7 @@ import type { JobChange, TrainingJob } from '../core/job';
 import type { JobEvent, JobEventAdded } from '../core/jobEvent';
 import type { PresetEngine } from '../core/presetEngines';
 import type { ResourceSample, ResourceSampleAdded } from '../core/resourceSample';
-import type { DevContainerHost, ImageBuilder, JobPager, LocalFiles, UploadPlanner } from './capabilities';
+import type { DevContainerHost, ImageBuilder, JobPager, LocalFiles, RemoteFiles, UploadPlanner } from './capabilities';
 
 export type BackendState =
   | { readonly kind: 'connecting' }
@@ -117,4 +117,6 @@ export interface TrainingBackend extends Disposable {
   readonly uploads?: UploadPlanner;
   /** Lists jobs a page at a time with the service's own filters (the views page through it). */
   readonly jobPages?: JobPager;
+  /** Brings a job's code and data from where the backend keeps them to this machine. */
+  readonly remoteFiles?: RemoteFiles;
 }

@@ -36,6 +36,7 @@ import { setStorageCredentials } from './datasets/setStorageCredentials';
 import { showLogs } from './jobs/showLogs';
 import { signIn, signOut } from './cloud/signIn';
 import { runOnBackend } from './jobs/runOnBackend';
+import { debugLocally } from './debug/debugLocally';
 
 export interface CommandContext {
   readonly services: Services;
@@ -51,6 +52,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   'modelarts.jobs.stop': stopJob,
   'modelarts.jobs.copy': copyJob,
   'modelarts.jobs.runOn': runOnBackend,
+  'modelarts.jobs.debugLocally': debugLocally,
   'modelarts.jobs.delete': deleteJob,
   'modelarts.jobs.saveAsAlgorithm': saveJobAsAlgorithm,
   'modelarts.jobs.showLogs': showLogs,

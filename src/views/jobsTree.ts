@@ -123,7 +123,10 @@ export class JobsTreeProvider implements vscode.TreeDataProvider<JobsTreeNode>, 
   }
 
   getTreeItem(node: JobsTreeNode): vscode.TreeItem {
-    if (node instanceof JobNode) return jobItem(node, this.registry.get(node.backend)?.displayName ?? node.backend, this.model.sharesName(node.backend, node.job));
+    if (node instanceof JobNode) {
+      const backend = this.registry.get(node.backend);
+      return jobItem(node, backend?.displayName ?? node.backend, this.model.sharesName(node.backend, node.job), backend?.remoteFiles !== undefined);
+    }
     if (node instanceof JobPartNode) return partItem(node, this.registry.get(node.parent.backend));
     if (node instanceof BackendNode) return backendItem(node, this.model.list(node.backend.id));
     if (node instanceof LoadMoreJobsNode) {

@@ -101,8 +101,9 @@ const ACTION_FLAGS: Readonly<Record<JobAction, string>> = {
   showEvents: 'events',
 };
 
-export function jobContextValue(job: TrainingJob): string {
-  return ['job', job.status.phase.toLowerCase(), ...allowedActions(job.status.phase).map((a) => ACTION_FLAGS[a])].join('+');
+/** `job+<phase>+<allowed actions>`, plus `+remote` when its backend keeps the code elsewhere (Debug Locally). */
+export function jobContextValue(job: TrainingJob, remote = false): string {
+  return ['job', job.status.phase.toLowerCase(), ...allowedActions(job.status.phase).map((a) => ACTION_FLAGS[a]), ...(remote ? ['remote'] : [])].join('+');
 }
 
 export function describeJob(job: TrainingJob, now: number): string {
@@ -112,7 +113,7 @@ export function describeJob(job: TrainingJob, now: number): string {
   return duration > 0 ? `${phase} · ${formatDuration(duration)}` : phase;
 }
 
-export function jobItem(node: JobNode, backendName: string, sharesName: boolean): vscode.TreeItem {
+export function jobItem(node: JobNode, backendName: string, sharesName: boolean, remote = false): vscode.TreeItem {
   const job = node.job;
   const item = new vscode.TreeItem(job.metadata.name, vscode.TreeItemCollapsibleState.Collapsed);
   item.id = node.key;
@@ -121,7 +122,7 @@ export function jobItem(node: JobNode, backendName: string, sharesName: boolean)
   // Two jobs of one name (ModelArts allows it) are told apart by the start of their ids.
   item.description = describeJob(job, Date.now()) + (sharesName ? ` · #${job.metadata.id.slice(0, 8)}` : '');
   item.tooltip = jobTooltip(job, backendName);
-  item.contextValue = jobContextValue(job);
+  item.contextValue = jobContextValue(job, remote);
   item.accessibilityInformation = { label: `Training job ${job.metadata.name}, ${item.description}` };
   item.command = { command: 'modelarts.jobs.showLogs', title: 'Show Logs', arguments: [node] };
   return item;

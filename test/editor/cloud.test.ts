@@ -141,6 +141,37 @@ describe('A ModelArts account in VS Code', function () {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
+  it('debugs a ModelArts job locally: its code and data downloaded, the same flags, the local engine of its framework', async function () {
+    const cloudJob = (await api.jobs.list({ backend })).find((j) => j.metadata.name === 'editor-local-then-cloud');
+    assert.ok(cloudJob, 'the cloud job of an earlier test, with its data on OBS');
+    await rejectsNaming(run('modelarts.jobs.debugLocally', { backend: 'local', jobId: (await api.jobs.list())[0]?.metadata.id ?? 'x' }), 'F5');
+    let output = '';
+    const tracker = vscode.debug.registerDebugAdapterTrackerFactory('modelarts', {
+      createDebugAdapterTracker: (session) =>
+        session.name === 'Debug editor-local-then-cloud locally'
+          ? { onDidSendMessage: (message: { event?: string; body?: { output?: string } }) => void (message.event === 'output' && (output += message.body?.output ?? '')) }
+          : undefined,
+    });
+    const ended = new Promise<void>((resolve) => {
+      const subscription = vscode.debug.onDidTerminateDebugSession((session) => {
+        if (session.name === 'Debug editor-local-then-cloud locally') {
+          subscription.dispose();
+          resolve();
+        }
+      });
+    });
+    const result = await run<{ sessionId: string; codeDir: string }>('modelarts.jobs.debugLocally', { backend, jobId: cloudJob.metadata.id }, { noDebug: true });
+    assert.ok(result?.sessionId, 'a session started');
+    assert.ok(fs.existsSync(path.join(result.codeDir, 'train.py')), `the code was downloaded to ${result.codeDir}`);
+    assert.equal(path.basename(result.codeDir), 'digits', 'under its own folder name, as in the job');
+    await ended;
+    tracker.dispose();
+    assert.match(output, /epoch 1 loss/, 'the job\'s epochs=1, run here');
+    assert.doesNotMatch(output, /epoch 2 loss/);
+    assert.match(output, /samples from \/home\/ma-user\/modelarts\/inputs\/data_url_0/, 'the downloaded data at the job\'s input path');
+    assert.match(output, /ended with exit code 0/);
+  });
+
   it('pages a ModelArts account\'s jobs into the view by 50, with the view\'s filter sent to the service', async function () {
     fx.server.seedJobs(120);
     const offsets = () => fx.server.journal.requestsTo('ListTrainingJobs').map((e) => (e.body as { offset: number }).offset);

@@ -16,7 +16,8 @@ import type { Logger } from '../../core/logger';
 import type { PresetEngine } from '../../core/presetEngines';
 import type { ResourceSample, ResourceSampleAdded } from '../../core/resourceSample';
 import { BackendConnection } from '../shared/connection';
-import type { JobPager } from '../capabilities';
+import type { JobPager, RemoteFiles } from '../capabilities';
+import { findData, parseDataUrl, runDownload, totalBytes } from '../../storage/dataTransfers';
 import type { AlgorithmChange, BackendState, CreateJobOptions, DeleteJobOptions, FollowLogOptions, TrainingBackend } from '../trainingBackend';
 import { CredentialsRefusedError, ModelArtsApiError, ServiceUnreachableError } from './apiErrors';
 import { CloudAlgorithms } from './cloudAlgorithms';
@@ -66,6 +67,18 @@ export class ModelArtsBackend implements TrainingBackend {
   readonly uploads: CloudUploads;
   /** The views page through training-job-searches rather than list every job. */
   readonly jobPages: JobPager = this;
+  /** A job's code and data on OBS, to this machine (Debug Locally). */
+  readonly remoteFiles: RemoteFiles = {
+    measure: async (url, field) => {
+      const found = await findData(this.live().obs(), parseDataUrl(url.startsWith('/') ? `obs:/${url}` : url, field));
+      return { files: found.objects.length, bytes: totalBytes(found.objects) };
+    },
+    download: async (url, dir, options = {}) => {
+      const store = this.live().obs();
+      const found = await findData(store, parseDataUrl(url.startsWith('/') ? `obs:/${url}` : url, 'url'), options.signal);
+      await runDownload(store, found, dir, options.signal, (p) => options.onProgress?.(`Downloading ${url}: ${p.objects}/${p.totalObjects ?? found.objects.length} files`));
+    },
+  };
   private readonly deleted = new Set<string>();
   private jobListeners = 0;
   private watchers = 0;
