@@ -139,6 +139,22 @@ describe('ModelArts beside the local backend in the VS Code window', function ()
     await screenshot(page, '67-compare-local-and-cloud');
   });
 
+  it('promotes the digits launch configuration to ModelArts from the palette: Run on the account in its review', async function () {
+    await runCommand(page, 'ModelArts: Promote to Training Job');
+    const review = await quickInput(page, 'Promote');
+    const elsewhere = review.locator('.monaco-list-row', { hasText: 'Run on ModelArts' });
+    await elsewhere.waitFor({ timeout: 30_000 });
+    await screenshot(page, '71-promote-run-on-modelarts');
+    await elsewhere.click();
+    const promoted = await rowUnder(page, 'ModelArts', 'Training job digits', 180_000);
+    await page.waitForTimeout(500);
+    const label = (await promoted.getAttribute('aria-label')) ?? '';
+    assert.match(label, /Training job digits/);
+    const created = fx.server.journal.requestsTo('CreateTrainingJob').at(-1)?.body as { algorithm: { parameters: Array<{ name: string; value: string }>; inputs: Array<{ name: string; remote: { obs: { obs_url: string } } }> } };
+    assert.deepEqual(created.algorithm.parameters.map((p) => `${p.name}=${p.value}`).sort(), ['epochs=3', 'lr=0.01'], 'the launch configuration\'s hyperparameters');
+    assert.match(created.algorithm.inputs[0]?.remote.obs.obs_url ?? '', /\/inputs\/data_url\/$/, 'its data folder uploaded to OBS');
+  });
+
   it('stops a cloud job (YES) and deletes it with its outputs (DELETE)', async function () {
     await runCommand(page, 'ModelArts: Create Training Job');
     await (await quickInput(page, 'run on')).locator('.monaco-list-row[aria-label*="ModelArts"]').click();

@@ -6,10 +6,12 @@
  */
 import * as path from 'node:path';
 import type { Algorithm } from '../../core/algorithm';
-import { errorMessage } from '../../core/errors';
+import { errorMessage, InvalidInputError } from '../../core/errors';
+import type { TrainingJob } from '../../core/job';
 import type { Logger } from '../../core/logger';
 import { checkCodeLimits, listCodeFiles } from '../../storage/codeIgnore';
-import type { PlannedUpload, UploadPlanner } from '../capabilities';
+import { findData, parseDataUrl, runDownload, totalBytes } from '../../storage/dataTransfers';
+import type { PlannedUpload, RemoteFiles, UploadPlanner } from '../capabilities';
 import type { AlgorithmCodePlanner } from './cloudAlgorithms';
 import type { CloudSession } from './cloudSession';
 import { uploadCodeFolder } from './codeUpload';
@@ -94,4 +96,42 @@ export class CloudUploads implements UploadPlanner {
       },
     };
   }
+
+  /** Whether the keys reach the code location's bucket; InvalidInputError naming the setting otherwise. */
+  async checkCodeLocation(): Promise<void> {
+    const session = this.session();
+    const location = session.config.codeLocation;
+    if (!location) return;
+    try {
+      await session.obs().listLevel(location.bucket, location.key, { pageSize: 1 });
+    } catch (error) {
+      throw new InvalidInputError('ModelArts settings', [{ field: 'modelarts.cloud.codeLocation', message: `obs://${location.bucket}/ cannot be reached with these keys: ${session.redact(errorMessage(error))}` }]);
+    }
+  }
+
+  /** Deletes what a job delivered to its outputs' OBS folders. */
+  async deleteOutputs(job: TrainingJob): Promise<void> {
+    const store = this.session().obs();
+    for (const [index, output] of job.algorithm.outputs.entries()) {
+      if (!output.remote) continue;
+      const location = parseObsUrl(output.remote.obs.obs_url, `algorithm.outputs[${index}].remote.obs.obs_url`, { folder: true });
+      for await (const page of store.list(location.bucket, location.key)) await store.deleteObjects(location.bucket, page.map((o) => o.key));
+    }
+  }
+}
+
+/** A job's folders on OBS (`obs://…` or `/bucket/…`), measured and brought to this machine. */
+export function cloudRemoteFiles(session: () => CloudSession): RemoteFiles {
+  const location = (url: string, field: string) => parseDataUrl(url.startsWith('/') ? `obs:/${url}` : url, field);
+  return {
+    measure: async (url, field) => {
+      const found = await findData(session().obs(), location(url, field));
+      return { files: found.objects.length, bytes: totalBytes(found.objects) };
+    },
+    download: async (url, dir, options = {}) => {
+      const store = session().obs();
+      const found = await findData(store, location(url, 'url'), options.signal);
+      await runDownload(store, found, dir, options.signal, (p) => options.onProgress?.(`Downloading ${url}: ${p.objects}/${p.totalObjects ?? found.objects.length} files`));
+    },
+  };
 }

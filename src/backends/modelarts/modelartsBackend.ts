@@ -6,7 +6,7 @@
  * key moves the backend to `needsCredentials`, a lost network to `unavailable` (it reconnects).
  */
 import type { Algorithm } from '../../core/algorithm';
-import { CancelledError, errorMessage, InvalidInputError, InvalidStateError, NotFoundError } from '../../core/errors';
+import { CancelledError, errorMessage, InvalidStateError, NotFoundError } from '../../core/errors';
 import { Emitter, toDisposable, type Disposable, type Event } from '../../core/events';
 import type { Flavor } from '../../core/flavors';
 import { withLiveDuration, type JobChange, type TrainingJob } from '../../core/job';
@@ -17,12 +17,11 @@ import type { PresetEngine } from '../../core/presetEngines';
 import type { ResourceSample, ResourceSampleAdded } from '../../core/resourceSample';
 import { BackendConnection } from '../shared/connection';
 import type { JobPager, RemoteFiles } from '../capabilities';
-import { findData, parseDataUrl, runDownload, totalBytes } from '../../storage/dataTransfers';
 import type { AlgorithmChange, BackendState, CreateJobOptions, DeleteJobOptions, FollowLogOptions, TrainingBackend } from '../trainingBackend';
 import { CredentialsRefusedError, ModelArtsApiError, ServiceUnreachableError } from './apiErrors';
 import { CloudAlgorithms } from './cloudAlgorithms';
 import { cloudLogSource } from './cloudLogs';
-import { CloudUploads } from './cloudUploads';
+import { cloudRemoteFiles, CloudUploads } from './cloudUploads';
 import { CloudSession, type SessionOptions } from './cloudSession';
 import { resolveConfig, type ModelArtsCredentials } from './config';
 import { createJobOnce, resourceSamples } from './cloudJobs';
@@ -30,7 +29,6 @@ import { eventFromCloud, jobFromCloud } from './jobMapping';
 import { JobWatcher } from './jobWatcher';
 import { readWholeLog, tailLog } from './logTail';
 import { PAGE_SIZE, type SearchFilter } from './modelartsApi';
-import { parseObsUrl } from './obsUrl';
 
 export interface ModelArtsTiming {
   /** Shortest and longest interval between two polls of a job that has not ended. */
@@ -68,17 +66,8 @@ export class ModelArtsBackend implements TrainingBackend {
   /** The views page through training-job-searches rather than list every job. */
   readonly jobPages: JobPager = this;
   /** A job's code and data on OBS, to this machine (Debug Locally). */
-  readonly remoteFiles: RemoteFiles = {
-    measure: async (url, field) => {
-      const found = await findData(this.live().obs(), parseDataUrl(url.startsWith('/') ? `obs:/${url}` : url, field));
-      return { files: found.objects.length, bytes: totalBytes(found.objects) };
-    },
-    download: async (url, dir, options = {}) => {
-      const store = this.live().obs();
-      const found = await findData(store, parseDataUrl(url.startsWith('/') ? `obs:/${url}` : url, 'url'), options.signal);
-      await runDownload(store, found, dir, options.signal, (p) => options.onProgress?.(`Downloading ${url}: ${p.objects}/${p.totalObjects ?? found.objects.length} files`));
-    },
-  };
+  readonly remoteFiles: RemoteFiles = cloudRemoteFiles(() => this.live());
+
   private readonly deleted = new Set<string>();
   private jobListeners = 0;
   private watchers = 0;
@@ -159,15 +148,8 @@ export class ModelArtsBackend implements TrainingBackend {
   }
 
   /** Whether the account's keys reach the code location's bucket (sign-in checks it); InvalidInputError naming the setting otherwise. */
-  async checkCodeLocation(): Promise<void> {
-    const session = this.live();
-    const location = session.config.codeLocation;
-    if (!location) return;
-    try {
-      await session.obs().listLevel(location.bucket, location.key, { pageSize: 1 });
-    } catch (error) {
-      throw new InvalidInputError('ModelArts settings', [{ field: 'modelarts.cloud.codeLocation', message: `obs://${location.bucket}/ cannot be reached with these keys: ${this.redact(errorMessage(error))}` }]);
-    }
+  checkCodeLocation(): Promise<void> {
+    return this.uploads.checkCodeLocation();
   }
 
   /** For an IAM user: the token its password was exchanged for (to keep instead of the password). */
@@ -329,16 +311,7 @@ export class ModelArtsBackend implements TrainingBackend {
     });
     this.markDeleted(id);
     this.jobEmitter.fire({ kind: 'deleted', job });
-    if (options.deleteOutputs) await this.deleteOutputs(job);
-  }
-
-  private async deleteOutputs(job: TrainingJob): Promise<void> {
-    const store = this.live().obs();
-    for (const [index, output] of job.algorithm.outputs.entries()) {
-      if (!output.remote) continue;
-      const location = parseObsUrl(output.remote.obs.obs_url, `algorithm.outputs[${index}].remote.obs.obs_url`, { folder: true });
-      for await (const page of store.list(location.bucket, location.key)) await store.deleteObjects(location.bucket, page.map((o) => o.key));
-    }
+    if (options.deleteOutputs) await this.uploads.deleteOutputs(job);
   }
 
   async listEvents(id: string): Promise<JobEvent[]> {
