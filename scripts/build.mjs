@@ -108,6 +108,10 @@ const lazyModelArts = {
   name: 'lazy-modelarts',
   setup(build) {
     build.onResolve({ filter: /modelarts\/modelartsBackend$/ }, (args) => (args.importer.endsWith(join('cloud', 'modelartsModule.ts')) ? { path: './modelarts.js', external: true } : undefined));
+    // Sign In and Sign Out likewise, when first run (src/commands/cloud/signInModule.ts).
+    build.onResolve({ filter: /^\.\/signIn$/ }, (args) => (args.importer.endsWith(join('cloud', 'signInModule.ts')) ? { path: './sign-in.js', external: true } : undefined));
+    // The S3 store likewise, once the settings name one (src/storage/s3StoreModule.ts).
+    build.onResolve({ filter: /^\.\/s3Store$/ }, (args) => (args.importer.endsWith(join('storage', 's3StoreModule.ts')) ? { path: './s3-store.js', external: true } : undefined));
   },
 };
 const sharedWithMain = {
@@ -139,6 +143,23 @@ const options = {
   logLevel: 'warning',
   legalComments: 'none',
   plugins: [zodEnglishOnly, dockerodeWithoutBuildKit, lazySsh2, lazyPackages, lazyModelArts, nodeBuiltins],
+};
+
+const s3StoreOptions = {
+  ...options,
+  entryPoints: [join(root, 'src/storage/s3Store.ts')],
+  outfile: join(root, 'dist/s3-store.js'),
+  metafile: false,
+  plugins: [zodEnglishOnly, lazyPackages, sharedWithMain],
+};
+
+// Sign-in shares dist/modelarts.js with the main bundle (the same file, so the same module).
+const signInOptions = {
+  ...options,
+  entryPoints: [join(root, 'src/commands/cloud/signIn.ts')],
+  outfile: join(root, 'dist/sign-in.js'),
+  metafile: false,
+  plugins: [zodEnglishOnly, lazyPackages, lazyModelArts, sharedWithMain],
 };
 
 const modelartsOptions = {
@@ -205,14 +226,14 @@ async function lazyBuild(each) {
 
 if (args.has('--watch')) {
   for (const each of lazyOptions) await esbuild.build(each);
-  for (const each of [options, modelartsOptions, bootOptions, webviewOptions]) await (await esbuild.context(each)).watch();
+  for (const each of [options, modelartsOptions, s3StoreOptions, signInOptions, bootOptions, webviewOptions]) await (await esbuild.context(each)).watch();
   console.log('[build] watching src/ and webview-ui/ …');
 } else {
   const started = Date.now();
-  const [main] = await Promise.all([esbuild.build(options), esbuild.build(modelartsOptions), esbuild.build(bootOptions), esbuild.build(webviewOptions), ...lazyOptions.map((each) => lazyBuild(each))]);
+  const [main] = await Promise.all([esbuild.build(options), esbuild.build(modelartsOptions), esbuild.build(s3StoreOptions), esbuild.build(signInOptions), esbuild.build(bootOptions), esbuild.build(webviewOptions), ...lazyOptions.map((each) => lazyBuild(each))]);
   // MODELARTS_BUILD_META=<file> keeps esbuild's metafile (what each package adds to the bundle).
   if (process.env.MODELARTS_BUILD_META) writeFileSync(process.env.MODELARTS_BUILD_META, JSON.stringify(main.metafile));
   const kb = (file) => `${(statSync(join(root, file)).size / 1024).toFixed(0)} KB`;
   const lazy = Object.values(LAZY_PACKAGES).map((name) => `dist/${name}.js ${kb(`dist/${name}.js`)}`).join(', ');
-  console.log(`[build] dist/main.js ${kb('dist/main.js')} (loaded by dist/extension.js ${kb('dist/extension.js')}; on first use: ${lazy}, dist/modelarts.js ${kb('dist/modelarts.js')} with a ModelArts account), dist/webview/jobPanel.js ${kb('dist/webview/jobPanel.js')} in ${Date.now() - started} ms${production ? ' (production)' : ''}`);
+  console.log(`[build] dist/main.js ${kb('dist/main.js')} (loaded by dist/extension.js ${kb('dist/extension.js')}; on first use: ${lazy}, dist/s3-store.js ${kb('dist/s3-store.js')} with an S3 store, dist/modelarts.js ${kb('dist/modelarts.js')} with a ModelArts account), dist/webview/jobPanel.js ${kb('dist/webview/jobPanel.js')} in ${Date.now() - started} ms${production ? ' (production)' : ''}`);
 }

@@ -10,7 +10,7 @@ import type { Logger } from './core/logger';
 import type { StorageSettings } from './settings';
 import { FolderStore } from './storage/folderStore';
 import type { ObjectStore, StoreResolver } from './storage/objectStore';
-import { S3Store } from './storage/s3Store';
+import { s3StoreClass } from './storage/s3StoreModule';
 import { createStoreResolver } from './storage/storeResolver';
 
 const CREDENTIALS_SECRET = 'modelarts.storage.s3.credentials';
@@ -81,7 +81,7 @@ export class ConfiguredStore implements vscode.Disposable {
         this.log.error(`Could not set up the storage the settings name: ${errorMessage(error)}`);
         return;
       }
-      if (previous.store !== this.active.store && previous.store instanceof S3Store) previous.store.dispose();
+      if (previous.store !== this.active.store) disposeStore(previous.store);
       this.log.info(`Datasets and job storage: ${this.active.store.description}${this.active.problem ? ` (${this.active.problem})` : ''}`);
       this.changeEmitter.fire(this.active);
     });
@@ -95,6 +95,7 @@ export class ConfiguredStore implements vscode.Disposable {
     const unusable = (problem: string): ActiveStore => ({ kind: 's3', store: new FolderStore(this.defaultFolder), bucket, problem });
     if (!credentials) return unusable(`the S3 store at ${settings.endpoint} has no credentials; run "ModelArts: Set Storage Credentials"`);
     try {
+      const S3Store = s3StoreClass();
       const store = new S3Store(
         { endpoint: settings.endpoint, region: settings.region, forcePathStyle: settings.forcePathStyle, credentials },
         { stateDir: this.stateDir },
@@ -128,7 +129,12 @@ export class ConfiguredStore implements vscode.Disposable {
   }
 
   dispose(): void {
-    if (this.active.store instanceof S3Store) this.active.store.dispose();
+    disposeStore(this.active.store);
     for (const subscription of this.subscriptions.splice(0)) subscription.dispose();
   }
+}
+
+/** An S3 store holds sockets to close; a folder store holds nothing. */
+function disposeStore(store: object): void {
+  if ('dispose' in store && typeof store.dispose === 'function') (store as { dispose(): void }).dispose();
 }

@@ -34,7 +34,7 @@ import { JobDraft } from './jobs/jobDraft';
 import { refreshJobs } from './jobs/refreshJobs';
 import { setStorageCredentials } from './datasets/setStorageCredentials';
 import { showLogs } from './jobs/showLogs';
-import { signIn, signOut } from './cloud/signIn';
+import { signIn, signOut } from './cloud/signInModule';
 import { runOnBackend } from './jobs/runOnBackend';
 import { debugLocally } from './debug/debugLocally';
 

@@ -15,14 +15,16 @@ import type { ModelArtsBackend } from '../../backends/modelarts/modelartsBackend
 import { InvalidInputError } from '../../core/errors';
 import { accountId, ACCOUNTS_SETTING, readAccounts } from '../../cloud/cloudAccounts';
 import { modelArts } from '../../cloud/modelartsModule';
-import { TreeNode } from '../../views/treeNode';
 import type { CommandContext } from '../registry';
 import { askSignIn, initialSignIn } from './signInSteps';
 
-/** The backend of a root a menu was opened on (Training Jobs or Algorithms). */
+/**
+ * The backend of a root a menu was opened on (Training Jobs or Algorithms): a node whose `backend`
+ * is the backend itself. (Read by shape: this module is a bundle of its own, see signInModule.ts.)
+ */
 function rootBackend(arg: unknown): string | undefined {
-  if (!(arg instanceof TreeNode)) return undefined;
-  const id = (arg as { backend?: { id?: unknown } }).backend?.id;
+  const backend = arg && typeof arg === 'object' ? (arg as { backend?: unknown }).backend : undefined;
+  const id = backend && typeof backend === 'object' ? (backend as { id?: unknown }).id : undefined;
   return typeof id === 'string' ? id : undefined;
 }
 
