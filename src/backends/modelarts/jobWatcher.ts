@@ -70,11 +70,6 @@ export class JobWatcher {
     if (fingerprint(job) !== watch.fingerprint) this.nudge(job.metadata.id);
   }
 
-  /** How many events of the job have been announced (the backend's listEvents agrees with them). */
-  knownEvents(id: string): number | undefined {
-    return this.jobs.get(id)?.events;
-  }
-
   /** Polls the job soon (after a stop, or when someone starts watching). */
   nudge(id?: string): void {
     for (const [each, watch] of this.jobs) {
@@ -88,10 +83,6 @@ export class JobWatcher {
     const watch = this.jobs.get(id);
     if (watch) clearTimeout(watch.timer);
     this.jobs.delete(id);
-  }
-
-  get size(): number {
-    return this.jobs.size;
   }
 
   private schedule(id: string, delay: number): void {

@@ -11,11 +11,11 @@ import { Emitter, toDisposable, type Disposable, type Event } from '../../core/e
 import type { Flavor } from '../../core/flavors';
 import { withLiveDuration, type JobChange, type TrainingJob } from '../../core/job';
 import type { JobEvent, JobEventAdded } from '../../core/jobEvent';
-import { actionRefusal } from '../../core/lifecycle';
 import type { Logger } from '../../core/logger';
 import type { PresetEngine } from '../../core/presetEngines';
 import type { ResourceSample, ResourceSampleAdded } from '../../core/resourceSample';
 import { BackendConnection } from '../shared/connection';
+import { jobAllowing } from '../shared/jobOperations';
 import type { JobPager, RemoteFiles } from '../capabilities';
 import type { AlgorithmChange, BackendState, CreateJobOptions, DeleteJobOptions, FollowLogOptions, TrainingBackend } from '../trainingBackend';
 import { CredentialsRefusedError, ModelArtsApiError, ServiceUnreachableError } from './apiErrors';
@@ -281,9 +281,7 @@ export class ModelArtsBackend implements TrainingBackend {
   }
 
   async stopJob(id: string): Promise<void> {
-    const job = await this.existing(id);
-    const refusal = actionRefusal('stop', job.status.phase, job.metadata.name);
-    if (refusal) throw new InvalidStateError(refusal);
+    const job = await jobAllowing(this, id, 'stop');
     await this.guarded(async () => {
       try {
         await this.live().api.terminateJob(id);
@@ -298,9 +296,7 @@ export class ModelArtsBackend implements TrainingBackend {
   }
 
   async deleteJob(id: string, options: DeleteJobOptions = {}): Promise<void> {
-    const job = await this.existing(id);
-    const refusal = actionRefusal('delete', job.status.phase, job.metadata.name);
-    if (refusal) throw new InvalidStateError(refusal);
+    const job = await jobAllowing(this, id, 'delete');
     await this.guarded(async () => {
       try {
         await this.live().api.deleteJob(id);
