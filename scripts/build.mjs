@@ -99,19 +99,24 @@ const nodeBuiltins = {
   },
 };
 
-// The ModelArts backend is a bundle of its own (dist/modelarts.js), loaded with the first ModelArts
-// account (src/cloud/modelartsModule.ts): most windows have none. It brings its own copies of what
-// it shares with the main bundle, except the error classes, which must be the main bundle's own for
-// `instanceof` to hold: those it reads from what the main bundle hands it (SHARED_MODULES).
+// Parts only some windows need are bundles of their own, each required by a small loader
+// (`*Module.ts`) on first use: the ModelArts backend with the first account, Sign In / Sign Out when
+// first run, the S3 store once the settings name one. Each brings its own copies of what it shares
+// with the main bundle, except the error classes, which must be the main bundle's own for
+// `instanceof` to hold: those it reads from what the loader hands it (src/storage/sharedClasses.ts).
+const LAZY_MODULES = [
+  { source: 'src/backends/modelarts/modelartsBackend', bundle: 'modelarts', when: 'with a ModelArts account' },
+  { source: 'src/commands/cloud/signIn', bundle: 'sign-in', when: 'at sign-in' },
+  { source: 'src/storage/s3Store', bundle: 's3-store', when: 'with an S3 store' },
+];
 const SHARED_MODULES = { [join(root, 'src/core/errors')]: 'core/errors', [join(root, 'src/storage/storageError')]: 'storage/storageError' };
-const lazyModelArts = {
-  name: 'lazy-modelarts',
+const lazyModules = {
+  name: 'lazy-modules',
   setup(build) {
-    build.onResolve({ filter: /modelarts\/modelartsBackend$/ }, (args) => (args.importer.endsWith(join('cloud', 'modelartsModule.ts')) ? { path: './modelarts.js', external: true } : undefined));
-    // Sign In and Sign Out likewise, when first run (src/commands/cloud/signInModule.ts).
-    build.onResolve({ filter: /^\.\/signIn$/ }, (args) => (args.importer.endsWith(join('cloud', 'signInModule.ts')) ? { path: './sign-in.js', external: true } : undefined));
-    // The S3 store likewise, once the settings name one (src/storage/s3StoreModule.ts).
-    build.onResolve({ filter: /^\.\/s3Store$/ }, (args) => (args.importer.endsWith(join('storage', 's3StoreModule.ts')) ? { path: './s3-store.js', external: true } : undefined));
+    build.onResolve({ filter: /(modelartsBackend|signIn|s3Store)$/ }, (args) => {
+      const lazy = args.importer.endsWith('Module.ts') && LAZY_MODULES.find((m) => join(root, m.source) === join(args.resolveDir, args.path));
+      return lazy ? { path: `./${lazy.bundle}.js`, external: true } : undefined;
+    });
   },
 };
 const sharedWithMain = {
@@ -142,33 +147,17 @@ const options = {
   metafile: true,
   logLevel: 'warning',
   legalComments: 'none',
-  plugins: [zodEnglishOnly, dockerodeWithoutBuildKit, lazySsh2, lazyPackages, lazyModelArts, nodeBuiltins],
+  plugins: [zodEnglishOnly, dockerodeWithoutBuildKit, lazySsh2, lazyPackages, lazyModules, nodeBuiltins],
 };
 
-const s3StoreOptions = {
+/** The bundles of LAZY_MODULES; sign-in's shares dist/modelarts.js with the main bundle (the same file, so the same module). */
+const lazyModuleOptions = LAZY_MODULES.map(({ source, bundle }) => ({
   ...options,
-  entryPoints: [join(root, 'src/storage/s3Store.ts')],
-  outfile: join(root, 'dist/s3-store.js'),
+  entryPoints: [join(root, `${source}.ts`)],
+  outfile: join(root, 'dist', `${bundle}.js`),
   metafile: false,
-  plugins: [zodEnglishOnly, lazyPackages, sharedWithMain],
-};
-
-// Sign-in shares dist/modelarts.js with the main bundle (the same file, so the same module).
-const signInOptions = {
-  ...options,
-  entryPoints: [join(root, 'src/commands/cloud/signIn.ts')],
-  outfile: join(root, 'dist/sign-in.js'),
-  metafile: false,
-  plugins: [zodEnglishOnly, lazyPackages, lazyModelArts, sharedWithMain],
-};
-
-const modelartsOptions = {
-  ...options,
-  entryPoints: [join(root, 'src/backends/modelarts/modelartsBackend.ts')],
-  outfile: join(root, 'dist/modelarts.js'),
-  metafile: false,
-  plugins: [zodEnglishOnly, lazyPackages, sharedWithMain],
-};
+  plugins: [zodEnglishOnly, lazyPackages, lazyModules, sharedWithMain],
+}));
 
 /** The entry VS Code loads (dist/extension.js): it loads dist/main.js with V8's code cache (src/boot.ts). */
 const bootOptions = {
@@ -226,14 +215,14 @@ async function lazyBuild(each) {
 
 if (args.has('--watch')) {
   for (const each of lazyOptions) await esbuild.build(each);
-  for (const each of [options, modelartsOptions, s3StoreOptions, signInOptions, bootOptions, webviewOptions]) await (await esbuild.context(each)).watch();
+  for (const each of [options, ...lazyModuleOptions, bootOptions, webviewOptions]) await (await esbuild.context(each)).watch();
   console.log('[build] watching src/ and webview-ui/ …');
 } else {
   const started = Date.now();
-  const [main] = await Promise.all([esbuild.build(options), esbuild.build(modelartsOptions), esbuild.build(s3StoreOptions), esbuild.build(signInOptions), esbuild.build(bootOptions), esbuild.build(webviewOptions), ...lazyOptions.map((each) => lazyBuild(each))]);
+  const [main] = await Promise.all([esbuild.build(options), ...lazyModuleOptions.map((each) => esbuild.build(each)), esbuild.build(bootOptions), esbuild.build(webviewOptions), ...lazyOptions.map((each) => lazyBuild(each))]);
   // MODELARTS_BUILD_META=<file> keeps esbuild's metafile (what each package adds to the bundle).
   if (process.env.MODELARTS_BUILD_META) writeFileSync(process.env.MODELARTS_BUILD_META, JSON.stringify(main.metafile));
   const kb = (file) => `${(statSync(join(root, file)).size / 1024).toFixed(0)} KB`;
   const lazy = Object.values(LAZY_PACKAGES).map((name) => `dist/${name}.js ${kb(`dist/${name}.js`)}`).join(', ');
-  console.log(`[build] dist/main.js ${kb('dist/main.js')} (loaded by dist/extension.js ${kb('dist/extension.js')}; on first use: ${lazy}, dist/s3-store.js ${kb('dist/s3-store.js')} with an S3 store, dist/modelarts.js ${kb('dist/modelarts.js')} with a ModelArts account), dist/webview/jobPanel.js ${kb('dist/webview/jobPanel.js')} in ${Date.now() - started} ms${production ? ' (production)' : ''}`);
+  console.log(`[build] dist/main.js ${kb('dist/main.js')} (loaded by dist/extension.js ${kb('dist/extension.js')}; on first use: ${lazy}, ${LAZY_MODULES.map((m) => `dist/${m.bundle}.js ${kb(`dist/${m.bundle}.js`)} ${m.when}`).join(', ')}), dist/webview/jobPanel.js ${kb('dist/webview/jobPanel.js')} in ${Date.now() - started} ms${production ? ' (production)' : ''}`);
 }

@@ -3,15 +3,13 @@
  * S3 store: the default store is a folder. The build makes it dist/s3-store.js, which takes the
  * main bundle's error classes (scripts/build.mjs); in the tests' plain build, the module itself.
  */
-import * as errors from '../core/errors';
+import { shareErrorClasses } from './sharedClasses';
 import type * as Store from './s3Store';
-import * as storageError from './storageError';
 
-const SHARED = Symbol.for('modelarts-training.shared');
 let loaded: typeof Store | undefined;
 
 export function s3StoreClass(): typeof Store.S3Store {
-  (globalThis as Record<symbol, unknown>)[SHARED] ??= { 'core/errors': errors, 'storage/storageError': storageError };
+  shareErrorClasses();
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   loaded ??= require('./s3Store') as typeof Store;
   return loaded.S3Store;

@@ -3,16 +3,14 @@
  * src/commands/cloud/signIn.ts dist/sign-in.js, which takes the main bundle's error classes and
  * shares its dist/modelarts.js; in the tests' plain build, the module itself.
  */
-import * as errors from '../../core/errors';
-import * as storageError from '../../storage/storageError';
+import { shareErrorClasses } from '../../storage/sharedClasses';
 import type { CommandContext } from '../registry';
 import type * as SignIn from './signIn';
 
-const SHARED = Symbol.for('modelarts-training.shared');
 let loaded: typeof SignIn | undefined;
 
 function signInModule(): typeof SignIn {
-  (globalThis as Record<symbol, unknown>)[SHARED] ??= { 'core/errors': errors, 'storage/storageError': storageError };
+  shareErrorClasses();
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   loaded ??= require('./signIn') as typeof SignIn;
   return loaded;
