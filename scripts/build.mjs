@@ -22,16 +22,23 @@ if (args.has('--tests')) {
 const esbuild = await import('esbuild');
 
 // zod re-exports all of its ~40 message locales (a quarter of the bundle); the extension speaks
-// English only, so the locale index resolves to English alone.
+// English only, so the locale index resolves to English alone; z.fromJSONSchema is left out too.
 const zodEnglishOnly = {
   name: 'zod-english-only',
   setup(build) {
     build.onResolve({ filter: /\/locales\/index\.js$/ }, (args) =>
       args.importer.includes(`${join('node_modules', 'zod')}`) ? { path: 'zod-locales', namespace: 'zod-english-only' } : undefined,
     );
-    build.onLoad({ filter: /.*/, namespace: 'zod-english-only' }, () => ({
+    build.onLoad({ filter: /^zod-locales$/, namespace: 'zod-english-only' }, () => ({
       contents: `export { default as en } from ${JSON.stringify(join(root, 'node_modules/zod/v4/locales/en.js'))};`,
       resolveDir: root,
+    }));
+    // z.fromJSONSchema (12 KB) is never called: the extension only turns its schemas into JSON Schema.
+    build.onResolve({ filter: /^\.\/from-json-schema\.js$/ }, (args) =>
+      args.importer.includes(`${join('node_modules', 'zod')}`) ? { path: 'zod-from-json-schema', namespace: 'zod-english-only' } : undefined,
+    );
+    build.onLoad({ filter: /^zod-from-json-schema$/, namespace: 'zod-english-only' }, () => ({
+      contents: 'export function fromJSONSchema() { throw new Error("z.fromJSONSchema is left out of this bundle"); }',
     }));
   },
 };

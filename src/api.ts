@@ -151,7 +151,8 @@ export function createApi(services: Services): ModelArtsApi {
         const { backend, id } = resolve(services, job);
         return copyJob(backend, id, options);
       },
-      onDidChange: backends.onDidChangeJob,
+      // Listening is watching: cloud jobs are polled while an API caller listens.
+      onDidChange: backends.watchedBy(backends.onDidChangeJob),
     },
     algorithms: {
       list: async (options) => on(options?.backend).listAlgorithms(),

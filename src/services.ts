@@ -5,6 +5,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { BackendRegistry } from './backends/backendRegistry';
+import { LOCAL_BACKEND_ID } from './backends/jobRef';
 import { LocalBackend } from './backends/local/localBackend';
 import { CloudAccounts } from './cloud/cloudAccounts';
 import { revealJobPart } from './commands/jobs/revealJobPart';
@@ -26,12 +27,14 @@ import { ALGORITHM_SCHEME, AlgorithmFileSystem } from './views/algorithmFileSyst
 import { AlgorithmsModel } from './views/algorithmsModel';
 import { createAlgorithmsTreeView, type AlgorithmTreeNode, type AlgorithmsTreeProvider } from './views/algorithmsTree';
 import { BackendContext } from './views/backendContext';
+import { DataPlaces } from './views/datasetPlaces';
 import { DatasetsModel, type DatasetNode } from './views/datasetsModel';
 import { DatasetsTreeProvider } from './views/datasetsTree';
 import { JobsContextKeys } from './views/jobsContextKeys';
 import { JobsModel } from './views/jobsModel';
 import { JobsStatusBar } from './views/jobsStatusBar';
 import { JobsTreeProvider, describeFilter, type JobsTreeNode } from './views/jobsTree';
+import { watchWhileLooked } from './views/watchWhileLooked';
 import { WalkthroughProgress } from './views/walkthrough';
 
 /** The command each panel action runs, with a tree node so it asks as from the context menu. */
@@ -62,6 +65,8 @@ export interface Services {
   readonly jobLogs: JobLogChannels;
   /** The Datasets view's buckets, folders and objects, listed a level and a page at a time. */
   readonly datasets: DatasetsModel;
+  /** Every store the Datasets view shows: the settings' one (`datasets`) and each backend's own (a ModelArts account's OBS). */
+  readonly dataPlaces: DataPlaces;
   readonly datasetsView: vscode.TreeView<DatasetNode>;
   readonly jobEvents: JobEventsDocuments;
   /** Job specs opened as JSON before they are created. */
@@ -110,6 +115,7 @@ export function createServices(context: vscode.ExtensionContext): Services & vsc
   const jobsView = own(vscode.window.createTreeView('modelarts.jobs', { treeDataProvider: jobsTree, showCollapseAll: true, canSelectMany: true }));
   own(jobsView.onDidChangeVisibility((e) => jobsTree.setVisible(e.visible)));
   jobsTree.setVisible(jobsView.visible);
+  own(watchWhileLooked(backends, jobsView));
   own(
     jobsTree.onDidChangeFilter((filter) => {
       jobsView.description = describeFilter(filter);
@@ -128,7 +134,9 @@ export function createServices(context: vscode.ExtensionContext): Services & vsc
   const { tree: algorithmsTree, view: algorithmsView } = own(createAlgorithmsTreeView(algorithms, backends));
   own(vscode.workspace.registerFileSystemProvider(ALGORITHM_SCHEME, own(new AlgorithmFileSystem(backends, log)), { isCaseSensitive: true }));
   const datasets = own(new DatasetsModel(stores, log));
-  const datasetsTree = own(new DatasetsTreeProvider(datasets));
+  const localPlace = { backend: LOCAL_BACKEND_ID, label: local.displayName, model: datasets, get kind() { return stores.current.kind === 's3' ? 'S3 store' : 'folder store'; } };
+  const dataPlaces = own(new DataPlaces(localPlace, backends, log));
+  const datasetsTree = own(new DatasetsTreeProvider(dataPlaces));
   const datasetsView = own(vscode.window.createTreeView('modelarts.datasets', { treeDataProvider: datasetsTree, showCollapseAll: true }));
   const jobLogs = own(new JobLogChannels(backends, context.workspaceState, { nameShared: (backend, job) => jobs.sharesName(backend, job), onDidOpen: () => walkthrough.complete('logs') }));
   const devSessions = own(new DevSessions(backends, log));
@@ -163,6 +171,7 @@ export function createServices(context: vscode.ExtensionContext): Services & vsc
     jobsView,
     jobLogs,
     datasets,
+    dataPlaces,
     datasetsView,
     jobEvents,
     drafts,

@@ -31,7 +31,9 @@ export function unknownBackend(id: string, known: readonly string[], field = 'ba
 }
 
 export class BackendRegistry implements Disposable {
-  private readonly backends = new Map<string, { readonly backend: TrainingBackend; readonly subscriptions: DisposableStore }>();
+  private readonly backends = new Map<string, { readonly backend: TrainingBackend; readonly subscriptions: DisposableStore; watch?: Disposable }>();
+  /** Holders of watch(): while there are any, every polling backend is watched. */
+  private watchers = 0;
   private readonly disposables = new DisposableStore();
   private readonly backendsEmitter = this.disposables.register(new Emitter<BackendsChange>());
   private readonly stateEmitter = this.disposables.register(new Emitter<BackendStateChange>());
@@ -57,7 +59,7 @@ export class BackendRegistry implements Disposable {
     subscriptions.register(backend.onDidAddEvent((added) => this.eventEmitter.fire({ ...added, backend: id })));
     subscriptions.register(backend.onDidAddResourceSample((added) => this.sampleEmitter.fire({ ...added, backend: id })));
     subscriptions.register(backend.onDidChangeAlgorithm((change) => this.algorithmEmitter.fire({ ...change, backend: id })));
-    this.backends.set(id, { backend, subscriptions });
+    this.backends.set(id, { backend, subscriptions, ...(this.watchers > 0 && backend.polling ? { watch: backend.polling.watch() } : {}) });
     this.backendsEmitter.fire({ added: backend });
     return toDisposable(() => this.remove(id));
   }
@@ -67,6 +69,7 @@ export class BackendRegistry implements Disposable {
     const entry = this.backends.get(id);
     if (!entry) return;
     entry.subscriptions.dispose();
+    entry.watch?.dispose();
     this.backends.delete(id);
     this.backendsEmitter.fire({ removed: entry.backend });
   }
@@ -87,6 +90,37 @@ export class BackendRegistry implements Disposable {
     return this.require(ref.backend);
   }
 
+  /**
+   * Keeps every backend that polls (ModelArts) polling, also those added later, until the result is
+   * disposed: a visible view, an API caller listening. A backend with push needs none.
+   */
+  watch(): Disposable {
+    this.watchers += 1;
+    if (this.watchers === 1) for (const entry of this.backends.values()) entry.watch ??= entry.backend.polling?.watch();
+    let disposed = false;
+    return toDisposable(() => {
+      if (disposed) return;
+      disposed = true;
+      this.watchers -= 1;
+      if (this.watchers > 0) return;
+      for (const entry of this.backends.values()) {
+        entry.watch?.dispose();
+        delete entry.watch;
+      }
+    });
+  }
+
+  /** `event`, whose listeners keep every polling backend watched while they listen. */
+  watchedBy<T>(event: Event<T>): Event<T> {
+    return (listener, thisArgs, disposables) => {
+      const subscription = event(listener, thisArgs);
+      const watch = this.watch();
+      const both = toDisposable(() => (subscription.dispose(), watch.dispose()));
+      disposables?.push(both);
+      return both;
+    };
+  }
+
   /** Every backend, in the order they were added (the local one first). */
   list(): TrainingBackend[] {
     return [...this.backends.values()].map((entry) => entry.backend);
@@ -97,7 +131,10 @@ export class BackendRegistry implements Disposable {
   }
 
   dispose(): void {
-    for (const entry of this.backends.values()) entry.subscriptions.dispose();
+    for (const entry of this.backends.values()) {
+      entry.subscriptions.dispose();
+      entry.watch?.dispose();
+    }
     this.backends.clear();
     this.disposables.dispose();
   }

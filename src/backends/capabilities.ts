@@ -2,7 +2,9 @@
  * Capabilities some backends have and others do not. A feature asks for one
  * (`backend.devContainers`, `backend.localFiles`) instead of asking which kind of backend it has.
  */
+import type { Disposable } from '../core/events';
 import type { TrainingJob } from '../core/job';
+import type { ObjectStore } from '../storage/objectStore';
 
 /** Files a backend keeps on this machine: task logs and job outputs (the local backend). */
 export interface LocalFiles {
@@ -135,4 +137,21 @@ export interface RemoteFiles {
   measure(url: string, field: string): Promise<{ readonly files: number; readonly bytes: number }>;
   /** Downloads what a folder URL holds into `dir` (its relative paths kept). */
   download(url: string, dir: string, options?: { readonly signal?: AbortSignal; readonly onProgress?: (message: string) => void }): Promise<void>;
+}
+
+/**
+ * A backend that learns of changes only by asking (ModelArts) asks while someone holds a watch:
+ * a visible view, an open panel. Without a watch nothing is polled (followed logs poll their own).
+ */
+export interface Polling {
+  /** Jobs that have not ended are polled until it is disposed; with a job id, that job's CPU and memory too. */
+  watch(jobId?: string): Disposable;
+}
+
+/** Where a backend's jobs keep their data (ModelArts: the account's OBS), for the Datasets view. */
+export interface DataStorage {
+  /** What the store is, beside the backend's name on its root: "OBS". */
+  readonly storageLabel: string;
+  /** The store; throws, saying why, when it cannot be reached (no access keys). */
+  objectStore(): ObjectStore;
 }

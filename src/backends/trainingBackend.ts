@@ -10,7 +10,7 @@ import type { JobChange, TrainingJob } from '../core/job';
 import type { JobEvent, JobEventAdded } from '../core/jobEvent';
 import type { PresetEngine } from '../core/presetEngines';
 import type { ResourceSample, ResourceSampleAdded } from '../core/resourceSample';
-import type { DevContainerHost, ImageBuilder, JobPager, LocalFiles, RemoteFiles, UploadPlanner } from './capabilities';
+import type { DataStorage, DevContainerHost, ImageBuilder, JobPager, LocalFiles, Polling, RemoteFiles, UploadPlanner } from './capabilities';
 
 export type BackendState =
   | { readonly kind: 'connecting' }
@@ -119,4 +119,8 @@ export interface TrainingBackend extends Disposable {
   readonly jobPages?: JobPager;
   /** Brings a job's code and data from where the backend keeps them to this machine. */
   readonly remoteFiles?: RemoteFiles;
+  /** Asks for changes only while watched (a backend without push). */
+  readonly polling?: Polling;
+  /** The store its jobs read and write, browsed in the Datasets view under the backend's root. */
+  readonly dataStorage?: DataStorage;
 }

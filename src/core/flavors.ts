@@ -14,6 +14,29 @@ export interface Flavor {
   readonly max_num: number;
   /** Set on the backend's default flavor: why it is the default, for the flavor step. */
   readonly default_reason?: string;
+  /** What running on it costs, as far as the backend knows (ModelArts gives a billing code, not a price). */
+  readonly cost?: FlavorCost;
+}
+
+export type FlavorCost =
+  | { readonly kind: 'local' }
+  | { readonly kind: 'free'; readonly code: string }
+  | { readonly kind: 'billed'; readonly code: string; readonly units: number };
+
+/** The flavor step's hint of what the flavor costs; undefined when the backend says nothing. */
+export function costHint(flavor: Flavor): string | undefined {
+  const cost = flavor.cost;
+  if (!cost) return undefined;
+  if (cost.kind === 'local') return 'no charge: runs on this machine';
+  if (cost.kind === 'free') return 'free of charge on ModelArts';
+  return `billed per use: ${cost.units} × ${cost.code} (prices in the ModelArts console)`;
+}
+
+/** A ModelArts flavor's billing as the service gives it: a `…free` flavor or billing code costs nothing. */
+export function costOfBilling(flavorId: string, billing: { readonly code?: string | null; readonly unit_num?: number | null } | null | undefined): FlavorCost | undefined {
+  const code = billing?.code ?? undefined;
+  if (/(^|\.)free($|\.)/.test(flavorId) || (code !== undefined && /(^|\.)free($|\.)/.test(code))) return { kind: 'free', code: code ?? flavorId };
+  return code ? { kind: 'billed', code, units: billing?.unit_num ?? 1 } : undefined;
 }
 
 function cpuFlavor(cores: number, gib: number, maxNodes: number): Flavor {
@@ -25,6 +48,7 @@ function cpuFlavor(cores: number, gib: number, maxNodes: number): Flavor {
     memory_gib: gib,
     gpu_count: 0,
     max_num: maxNodes,
+    cost: { kind: 'local' },
   };
 }
 
@@ -37,6 +61,7 @@ function gpuFlavor(gpus: number, cores: number, gib: number): Flavor {
     memory_gib: gib,
     gpu_count: gpus,
     max_num: 1,
+    cost: { kind: 'local' },
   };
 }
 

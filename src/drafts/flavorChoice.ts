@@ -4,7 +4,7 @@
  * code, else the flavor chosen last, else the backend's default (the one that leaves room).
  */
 import type * as vscode from 'vscode';
-import type { Flavor } from '../core/flavors';
+import { costHint, type Flavor } from '../core/flavors';
 import type { CompletedRun } from './rememberedChoices';
 
 export interface FlavorPreferences {
@@ -41,10 +41,11 @@ export function flavorItems(flavors: readonly Flavor[], preferred: PreferredFlav
   return flavors.map((flavor) => {
     const marked = preferred?.flavor.flavor_id === flavor.flavor_id;
     const nodes = flavor.max_num > 1 ? `up to ${flavor.max_num} nodes` : '1 node';
+    const cost = costHint(flavor);
     return {
       label: flavor.flavor_name,
       description: marked ? `${flavor.flavor_id} · ${preferred?.reason}` : flavor.flavor_id,
-      detail: nodes,
+      detail: cost ? `${nodes} · ${cost}` : nodes,
       flavor,
     };
   });

@@ -11,6 +11,7 @@ import type { TrainingJob } from '../core/job';
 import type { JobEvent } from '../core/jobEvent';
 import { isActionAllowed } from '../core/lifecycle';
 import type { BackendRegistry } from '../backends/backendRegistry';
+import type { TrainingBackend } from '../backends/trainingBackend';
 import { jobKey, LOCAL_BACKEND_ID, type JobRef } from '../backends/jobRef';
 import { JOB_PANEL_VIEW_TYPE, PANEL_ACTIONS, panelStateSchema, webviewMessageSchema, type HostMessage, type PanelAction } from './protocol';
 import { backendNotice, whenBackendReady } from './backendNotice';
@@ -93,6 +94,8 @@ class JobPanel {
   /** While the backend cannot answer: the wait for it. */
   private waiting: { dispose(): void } | undefined;
   private pendingEvents: JobEvent[] = [];
+  /** A polling backend polls the job, its metrics included, while its panel is open. */
+  private watching: { readonly backend: TrainingBackend; readonly watch: { dispose(): void } } | undefined;
   private flushTimer: NodeJS.Timeout | undefined;
 
   private readonly jobId: string;
@@ -107,7 +110,7 @@ class JobPanel {
     panel.iconPath = vscode.Uri.joinPath(host.extensionUri, 'media', 'modelarts.svg');
     panel.webview.html = this.html();
     const own = (subscription: { dispose(): void }) => this.disposables.push({ dispose: () => subscription.dispose() });
-    this.disposables.push({ dispose: () => (this.metrics?.dispose(), this.waiting?.dispose()) }, panel.webview.onDidReceiveMessage((message: unknown) => void this.receive(message)), panel.onDidDispose(() => this.dispose()));
+    this.disposables.push({ dispose: () => (this.metrics?.dispose(), this.waiting?.dispose(), this.watching?.watch.dispose()) }, panel.webview.onDidReceiveMessage((message: unknown) => void this.receive(message)), panel.onDidDispose(() => this.dispose()));
     own(
       host.backends.onDidChangeJob((change) => {
         if (change.backend !== ref.backend || change.job.metadata.id !== ref.id) return;
@@ -183,11 +186,18 @@ class JobPanel {
     }
     this.job = job;
     this.postJob();
+    this.watch(backend);
     // Metrics start reading the log while the events are listed: neither waits for the other.
     this.metrics ??= new JobMetrics(backend, this.jobId, this.host.metricsPattern(), (message) => this.post(message), this.host.log);
     this.metrics.start();
     this.pendingEvents = [];
     this.post({ type: 'events', events: await backend.listEvents(this.jobId), reset: true });
+  }
+
+  private watch(backend: TrainingBackend): void {
+    if (this.watching?.backend === backend || !backend.polling) return;
+    this.watching?.watch.dispose();
+    this.watching = { backend, watch: backend.polling.watch(this.jobId) };
   }
 
   /** Says why the panel is empty and fills it in once the backend answers. */

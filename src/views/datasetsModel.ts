@@ -21,6 +21,8 @@ export type StorageState = 'loading' | 'needsCredentials' | 'empty' | 'ready' | 
 export interface DatasetStoreSource {
   readonly current: { readonly store: ObjectStore; readonly bucket?: string; readonly problem?: string };
   readonly onDidChange: Event<unknown>;
+  /** Say why the store cannot be used as a row (a store under a root) rather than through the welcome text. */
+  readonly problemAsRow?: boolean;
 }
 
 export function storeUrl(bucket: string, key: string): string {
@@ -241,6 +243,11 @@ export class DatasetsModel implements Disposable {
     return this.node(storeUrl(bucket, prefix), () => new FolderNode(parent, prefix));
   }
 
+  /** Whether the node is one of this model's (a store's nodes never pass for another's). */
+  owns(node: DatasetNode): boolean {
+    return this.nodes.get(node.id) === node;
+  }
+
   /** Why the level failed to list, if it did. */
   levelError(container: ContainerNode): string | undefined {
     return this.levels.get(container.id)?.error;
@@ -260,6 +267,7 @@ export class DatasetsModel implements Disposable {
   private async loadRoot(root: Root): Promise<void> {
     const { store, bucket, problem } = this.source.current;
     if (problem) {
+      if (this.source.problemAsRow) root.nodes = [this.node('error:buckets', () => new ErrorNode(undefined, problem), (n) => n.message === problem)];
       this.setState('needsCredentials');
       return;
     }
@@ -284,7 +292,8 @@ export class DatasetsModel implements Disposable {
     } catch (error) {
       if (this.root !== root || isCancellation(error)) return;
       this.log.warn(`Datasets: listing the buckets of the ${store.description} failed: ${errorMessage(error)}`);
-      root.nodes = [new ErrorNode(undefined, errorMessage(error))];
+      const message = errorMessage(error);
+      root.nodes = [this.node('error:buckets', () => new ErrorNode(undefined, message), (n) => n.message === message)];
       this.setState('error');
     }
   }

@@ -83,6 +83,7 @@ export function describeTrainingBackend(name: string, make: () => Promise<Contra
     let fx: ContractFixture;
     let backend: TrainingBackend;
     let recorder: JobRecorder;
+    let watching: { dispose(): void } | undefined;
     const ended = (id: string): Promise<JobChange> => recorder.until(id, (c) => isTerminalPhase(c.job.status.phase), fx.jobTimeoutMs, 'a terminal phase');
 
     // Shared jobs: the completing one is followed by two readers from its creation on.
@@ -103,6 +104,8 @@ export function describeTrainingBackend(name: string, make: () => Promise<Contra
     before(async function () {
       fx = await make();
       backend = fx.backend;
+      // The recorder watches, as a visible view does: a polling backend polls only while watched.
+      watching = backend.polling?.watch();
       recorder = new JobRecorder(backend);
       const state = await backend.connect();
       assert.equal(state.kind, 'available', `${name} must be available for its contract: ${JSON.stringify(state)}`);
@@ -110,6 +113,7 @@ export function describeTrainingBackend(name: string, make: () => Promise<Contra
     });
 
     after(async function () {
+      watching?.dispose();
       recorder?.dispose();
       await fx?.cleanup();
     });

@@ -43,12 +43,14 @@ function until<T>(check: () => Promise<T | undefined>, what: string, ms = 120_00
 function ended(backend: TrainingBackend, id: string): Promise<TrainingJob> {
   return new Promise<TrainingJob>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`job ${id} did not end within 120 s`)), 120_000);
+    const watch = backend.polling?.watch();
     const subscription = backend.onDidChangeJob((change) => {
       if (change.job.metadata.id === id && isTerminalPhase(change.job.status.phase)) done(change.job);
     });
     const done = (job: TrainingJob) => {
       clearTimeout(timer);
       subscription.dispose();
+      watch?.dispose();
       resolve(job);
     };
   });
@@ -260,9 +262,32 @@ describe('ModelArts backend against the contract server', function () {
     assert.ok(!JSON.stringify(state).includes('not-the-password'));
   });
 
-  it('stops a running job on the service: Terminating, then Terminated', async function () {
+  it('polls a running job only while it is watched, its CPU and memory live while a panel watches it; then stops it: Terminating, then Terminated', async function () {
     const job = await backend.createJob(cloudJob('cloud-stop', DIGITS_DIR, 'train.py', [{ name: 'epochs', value: 5000 }]));
     await until(async () => ((await backend.getJob(job.metadata.id))?.status.phase === 'Running' ? true : undefined), 'Running');
+    const shows = () => fx.server.journal.requestsTo('ShowTrainingJobDetails').length;
+    const reads = () => fx.server.journal.requestsTo('ShowTrainingJobMetrics').length;
+    await new Promise((resolve) => setTimeout(resolve, 500)); // a poll in flight lands
+    const [showsBefore, readsBefore] = [shows(), reads()];
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    assert.equal(shows(), showsBefore, 'nothing watches: the running job is not polled');
+    assert.equal(reads(), readsBefore, 'nor its metrics read');
+
+    const samples: number[] = [];
+    const listening = backend.onDidAddResourceSample(({ jobId, sample }) => jobId === job.metadata.id && samples.push(sample.time));
+    const watch = backend.polling.watch(job.metadata.id); // as a panel does, before it lists
+    const listed = await backend.listResourceSamples(job.metadata.id);
+    const lastListed = Math.max(...listed.map((s) => s.time), -Infinity);
+    await until(async () => (samples.filter((time) => time > lastListed).length >= 2 ? true : undefined), 'two live samples after the listing');
+    listening.dispose();
+    assert.ok(shows() > showsBefore, 'watched: polled');
+    assert.ok(samples.every((time, i) => i === 0 || time > (samples[i - 1] ?? 0)), `each live sample once, in time order: ${samples.join(', ')}`);
+    watch.dispose();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const showsAfter = shows();
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    assert.equal(shows(), showsAfter, 'the watch disposed: polling stopped again');
+
     const stopped = await stopJobAndWait(backend, job.metadata.id);
     assert.equal(stopped.status.phase, 'Terminated');
     const stops = fx.server.journal.requestsTo('StopTrainingJob');

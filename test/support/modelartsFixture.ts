@@ -15,7 +15,7 @@ import { makeFolder, recordingLogger } from './jobs';
 /** The contract server's preset PyTorch engine, as its training-job-engines lists it. */
 export const CLOUD_ENGINE = { engine_name: 'PyTorch', engine_version: 'pytorch_1.13.1-cpu-py_3.11-debian_12-x86_64' } as const;
 
-export const FAST_TIMING: ModelArtsTiming = { pollMinMs: 250, pollMaxMs: 2000, logIntervalMs: 250 };
+export const FAST_TIMING: ModelArtsTiming = { pollMinMs: 250, pollMaxMs: 2000, logIntervalMs: 250, metricsEveryMs: 500 };
 
 export interface CloudFixture {
   readonly server: ModelArtsContractServer;

@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseStoreUrl, formatStoreUrl } from '../../src/core/dataset';
 import { InvalidInputError } from '../../src/core/errors';
-import { LOCAL_FLAVORS, defaultFlavor, flavorsThatFit } from '../../src/core/flavors';
+import { LOCAL_FLAVORS, costHint, costOfBilling, defaultFlavor, flavorsThatFit } from '../../src/core/flavors';
 import { parseJobCreateRequest } from '../../src/core/job';
 import type { PresetEngine } from '../../src/core/presetEngines';
 import { dockerOptions, reportedGpus } from '../../src/backends/local/docker';
@@ -55,6 +55,16 @@ describe('local flavors', function () {
     assert.equal(reportedGpus({ NCPU: 8, MemTotal: 1, GenericResources: [{ DiscreteResourceSpec: { Kind: 'NVIDIA-GPU', Value: 2 } }] }), 2);
     assert.equal(reportedGpus({ NCPU: 8, MemTotal: 1, Runtimes: { runc: {} } }), 0);
     assert.ok(LOCAL_FLAVORS.every((f) => /^modelarts\.local\.(cpu|gpu\.\d+g)\.\d+u\d+g$/.test(f.flavor_id)));
+  });
+
+  it('says what a flavor costs: nothing on this machine, free or billed by its code on ModelArts', function () {
+    assert.ok(LOCAL_FLAVORS.every((f) => costHint(f) === 'no charge: runs on this machine'));
+    const cloud = (id: string, billing?: { code?: string | null; unit_num?: number | null } | null) => ({ ...LOCAL_FLAVORS[0]!, flavor_id: id, cost: costOfBilling(id, billing) });
+    assert.equal(costHint(cloud('modelarts.p3.large.public.free', { code: 'modelarts.vm.gpu.free', unit_num: 1 })), 'free of charge on ModelArts');
+    assert.equal(costHint(cloud('modelarts.vm.cpu.free')), 'free of charge on ModelArts');
+    assert.equal(costHint(cloud('modelarts.vm.cpu.8u', { code: 'modelarts.vm.cpu.8u', unit_num: 2 })), 'billed per use: 2 × modelarts.vm.cpu.8u (prices in the ModelArts console)');
+    assert.equal(costHint(cloud('modelarts.vm.freestyle.2u', { code: 'modelarts.vm.freestyle.2u' })), 'billed per use: 1 × modelarts.vm.freestyle.2u (prices in the ModelArts console)', 'only a whole "free" segment is free');
+    assert.equal(costHint(cloud('pool.flavor', null)), undefined, 'no billing given: nothing said');
   });
 });
 

@@ -21,7 +21,10 @@ import {
   type DatasetNode,
   type DatasetStoreSource,
 } from '../../src/views/datasetsModel';
+import { BackendRegistry } from '../../src/backends/backendRegistry';
+import { DataPlaces, PlaceNode } from '../../src/views/datasetPlaces';
 import { makeFolder, removeFolders } from '../support/jobs';
+import { MemoryBackend } from '../support/memoryBackend';
 
 after(removeFolders);
 
@@ -255,5 +258,73 @@ describe('datasets model', function () {
     assert.equal(model.state, 'needsCredentials');
     assert.deepEqual(await model.children(), []);
     model.dispose();
+  });
+});
+
+describe('the Datasets view over several stores', function () {
+  /** A backend with a store of its own, as a ModelArts account has its OBS. */
+  function storingBackend(id: string, store: ObjectStore | Error) {
+    const backend = new MemoryBackend({ id, displayName: `Cloud ${id}` });
+    Object.assign(backend, {
+      dataStorage: {
+        storageLabel: 'OBS',
+        objectStore: () => {
+          if (store instanceof Error) throw store;
+          return store;
+        },
+      },
+    });
+    return backend;
+  }
+
+  it('lists the settings\' store at the top alone, and a root per store once a backend brings its own; each node knows its store', async function () {
+    const local = new DatasetsModel(sourceOf({ store: await folderStoreWith({ 'digits/a.csv': 'a' }, 'datasets') }), quiet);
+    const registry = new BackendRegistry();
+    const places = new DataPlaces({ backend: 'local', label: 'Local (Docker)', kind: 'folder store', model: local }, registry, quiet);
+    const changes: number[] = [];
+    places.onDidChange(() => changes.push(1));
+    const top = await places.roots();
+    assert.deepEqual(top.map((n) => (n as BucketNode).bucket), ['datasets'], 'one store: its buckets at the top, as before');
+    assert.ok(!places.several);
+
+    const cloudStore = await folderStoreWith({ 'mnist/train.csv': 'x' }, 'datasets');
+    const added = registry.add(storingBackend('cloud-a', cloudStore));
+    assert.equal(changes.length, 1, 'a store came: the top level changed');
+    const roots = await places.roots();
+    assert.deepEqual(roots.map((n) => (n as PlaceNode).place.label), ['Local (Docker)', 'Cloud cloud-a']);
+    const [localRoot, cloudRoot] = roots as PlaceNode[];
+    const cloudBuckets = await cloudRoot!.place.model.children();
+    const localBuckets = await localRoot!.place.model.children();
+    const cloudFolder = (await cloudRoot!.place.model.children(cloudBuckets[0]))[0] as FolderNode;
+    assert.equal(cloudFolder.url, 'obs://datasets/mnist/');
+    assert.equal(places.placeOf(cloudFolder).backend, 'cloud-a', 'the same URL scheme, but the node is the cloud store\'s');
+    assert.equal(places.placeOf(localBuckets[0]).backend, 'local');
+    assert.notEqual(places.itemId(cloudBuckets[0]!), places.itemId(localBuckets[0]!), 'same bucket name in two stores: two rows, two ids');
+    assert.equal(places.parentOf(cloudBuckets[0]!), cloudRoot, 'a bucket\'s parent row is its store\'s root');
+    assert.equal(places.place('cloud-a').backend, 'cloud-a');
+    assert.throws(() => places.place('modelarts:nowhere', 'backend'), /backend "modelarts:nowhere" has no store in the Datasets view \(stores: local, cloud-a\)/);
+
+    added.dispose();
+    assert.equal(changes.length, 2);
+    assert.ok(!places.several, 'the backend went: its store went with it');
+    places.dispose();
+    local.dispose();
+    registry.dispose();
+  });
+
+  it('shows why a backend\'s store cannot be reached as a row under its root (no access keys)', async function () {
+    const local = new DatasetsModel(sourceOf({ store: await folderStoreWith({ 'a.csv': 'a' }) }), quiet);
+    const registry = new BackendRegistry();
+    registry.add(storingBackend('cloud-b', new Error('OBS needs access keys (AK/SK)')));
+    const places = new DataPlaces({ backend: 'local', label: 'Local', kind: 'folder store', model: local }, registry, quiet);
+    const cloud = places.place('cloud-b');
+    const rows = await cloud.model.children();
+    assert.equal(rows.length, 1);
+    assert.ok(rows[0] instanceof ErrorNode);
+    assert.match((rows[0] as ErrorNode).message, /OBS needs access keys/);
+    assert.equal(places.placeOf(rows[0]).backend, 'cloud-b');
+    places.dispose();
+    local.dispose();
+    registry.dispose();
   });
 });

@@ -6,11 +6,12 @@
 import { CancelledError, errorMessage } from '../../core/errors';
 import type { Flavor } from '../../core/flavors';
 import { withLiveDuration, type TrainingJob } from '../../core/job';
+import type { JobEvent } from '../../core/jobEvent';
 import type { Logger } from '../../core/logger';
 import type { ResourceSample } from '../../core/resourceSample';
 import { ModelArtsApiError, ServiceUnreachableError } from './apiErrors';
-import { jobFromCloud } from './jobMapping';
-import type { ModelArtsApi } from './modelartsApi';
+import { eventFromCloud, jobFromCloud } from './jobMapping';
+import { EVENTS_PAGE_SIZE, type ModelArtsApi } from './modelartsApi';
 
 /** Clocks differ: a job "created by us" may carry a create_time a little before we asked. */
 const CLOCK_SLACK_MS = 5 * 60_000;
@@ -77,4 +78,15 @@ export async function resourceSamples(api: ModelArtsApi, job: TrainingJob, flavo
     });
   }
   return samples.sort((a, b) => a.time - b.time);
+}
+
+/** The job's events after the first `known` ones, oldest first, page by page. */
+export async function eventsAfter(api: ModelArtsApi, id: string, known: number): Promise<JobEvent[]> {
+  const events: JobEvent[] = [];
+  for (let offset = known; ; ) {
+    const page = await api.listEvents(id, offset);
+    events.push(...page.events.map(eventFromCloud));
+    offset += page.events.length;
+    if (page.events.length < EVENTS_PAGE_SIZE) return events;
+  }
 }

@@ -11,7 +11,7 @@ import type { TrainingJob } from '../../core/job';
 import type { Logger } from '../../core/logger';
 import { checkCodeLimits, listCodeFiles } from '../../storage/codeIgnore';
 import { findData, parseDataUrl, runDownload, totalBytes } from '../../storage/dataTransfers';
-import type { PlannedUpload, RemoteFiles, UploadPlanner } from '../capabilities';
+import type { DataStorage, PlannedUpload, RemoteFiles, UploadPlanner } from '../capabilities';
 import type { AlgorithmCodePlanner } from './cloudAlgorithms';
 import type { CloudSession } from './cloudSession';
 import { uploadCodeFolder } from './codeUpload';
@@ -121,9 +121,11 @@ export class CloudUploads implements UploadPlanner {
 }
 
 /** A job's folders on OBS (`obs://…` or `/bucket/…`), measured and brought to this machine. */
-export function cloudRemoteFiles(session: () => CloudSession): RemoteFiles {
+export function cloudRemoteFiles(session: () => CloudSession): RemoteFiles & DataStorage {
   const location = (url: string, field: string) => parseDataUrl(url.startsWith('/') ? `obs:/${url}` : url, field);
   return {
+    storageLabel: 'OBS',
+    objectStore: () => session().obs(),
     measure: async (url, field) => {
       const found = await findData(session().obs(), location(url, field));
       return { files: found.objects.length, bytes: totalBytes(found.objects) };

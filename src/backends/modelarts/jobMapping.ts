@@ -4,7 +4,7 @@
  * documents, and only those.
  */
 import type { Algorithm } from '../../core/algorithm';
-import type { Flavor } from '../../core/flavors';
+import { costOfBilling, type Flavor } from '../../core/flavors';
 import type { JobInput, JobOutput, JobParameter, TrainingJob, ValidJobCreateRequest } from '../../core/job';
 import { EVENT_LEVELS, type JobEvent } from '../../core/jobEvent';
 import { JOB_PHASES, SECONDARY_PHASES, type JobPhase, type SecondaryPhase } from '../../core/lifecycle';
@@ -206,6 +206,7 @@ export function flavorFromCloud(flavor: CloudFlavor): Flavor {
   const info = flavor.flavor_info;
   const gpus = info?.gpu?.unit_num ?? 0;
   const memory = (info?.memory?.size ?? 0) * (GIB_PER[(info?.memory?.unit ?? 'GB').toUpperCase()] ?? 1);
+  const cost = costOfBilling(flavor.flavor_id, flavor.billing);
   return {
     flavor_id: flavor.flavor_id,
     flavor_name: flavor.flavor_name ?? flavor.flavor_id,
@@ -214,6 +215,7 @@ export function flavorFromCloud(flavor: CloudFlavor): Flavor {
     memory_gib: memory,
     gpu_count: gpus,
     max_num: Math.max(1, info?.max_num ?? flavor.max_num ?? 1),
+    ...(cost ? { cost } : {}),
   };
 }
 

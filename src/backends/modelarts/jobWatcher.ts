@@ -17,6 +17,8 @@ export interface WatcherHooks {
   /** Events after the first `known` ones, oldest first. */
   fetchEvents(id: string, known: number): Promise<JobEvent[]>;
   changed(job: TrainingJob): void;
+  /** Each poll's reading of the job, changed or not (live metrics ride on it). */
+  polled(job: TrainingJob): void;
   eventsAdded(id: string, events: readonly JobEvent[]): void;
   gone(id: string): void;
   /** True while someone is watching; nothing is polled otherwise. */
@@ -118,6 +120,7 @@ export class JobWatcher {
       const changed = now !== watch.fingerprint || events.length > 0;
       watch.fingerprint = now;
       if (changed) this.hooks.changed(job);
+      this.hooks.polled(job);
       if (isTerminalPhase(job.status.phase)) {
         this.forget(id);
         return;

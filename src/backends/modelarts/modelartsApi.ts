@@ -25,6 +25,8 @@ export interface SearchFilter {
 }
 
 export const PAGE_SIZE = 50;
+/** Events per page of ListTrainingJobEvents. */
+export const EVENTS_PAGE_SIZE = 100;
 
 export class ModelArtsApi {
   constructor(
@@ -66,7 +68,7 @@ export class ModelArtsApi {
   }
 
   /** Events oldest first, a page at a time (offset counts records). */
-  listEvents(id: string, offset: number, limit = 100) {
+  listEvents(id: string, offset: number, limit = EVENTS_PAGE_SIZE) {
     return this.call(eventsPageSchema, 'ListTrainingJobEvents', 'GET', `/training-jobs/${encodeURIComponent(id)}/events`, { query: { offset, limit, order: 'asc' } });
   }
 

@@ -16,7 +16,7 @@ import type { PresetEngine } from '../../core/presetEngines';
 import type { ResourceSample, ResourceSampleAdded } from '../../core/resourceSample';
 import { BackendConnection } from '../shared/connection';
 import { jobAllowing } from '../shared/jobOperations';
-import type { JobPager, RemoteFiles } from '../capabilities';
+import type { DataStorage, JobPager, Polling, RemoteFiles } from '../capabilities';
 import type { AlgorithmChange, BackendState, CreateJobOptions, DeleteJobOptions, FollowLogOptions, TrainingBackend } from '../trainingBackend';
 import { CredentialsRefusedError, ModelArtsApiError, ServiceUnreachableError } from './apiErrors';
 import { CloudAlgorithms } from './cloudAlgorithms';
@@ -24,9 +24,10 @@ import { cloudLogSource } from './cloudLogs';
 import { cloudRemoteFiles, CloudUploads } from './cloudUploads';
 import { CloudSession, type SessionOptions } from './cloudSession';
 import { resolveConfig, type ModelArtsCredentials } from './config';
-import { createJobOnce, resourceSamples } from './cloudJobs';
-import { eventFromCloud, jobFromCloud } from './jobMapping';
+import { createJobOnce, eventsAfter, resourceSamples } from './cloudJobs';
+import { jobFromCloud } from './jobMapping';
 import { JobWatcher } from './jobWatcher';
+import { LiveSamples } from './liveSamples';
 import { readWholeLog, tailLog } from './logTail';
 import { PAGE_SIZE, type SearchFilter } from './modelartsApi';
 
@@ -36,6 +37,8 @@ export interface ModelArtsTiming {
   readonly pollMaxMs: number;
   /** Between two reads of a followed log's preview. */
   readonly logIntervalMs: number;
+  /** Shortest interval between two reads of a watched running job's metrics (one value a minute). */
+  readonly metricsEveryMs: number;
 }
 
 export interface ModelArtsBackendOptions extends Omit<SessionOptions, 'credentials'> {
@@ -46,7 +49,7 @@ export interface ModelArtsBackendOptions extends Omit<SessionOptions, 'credentia
   readonly timing?: Partial<ModelArtsTiming>;
 }
 
-const DEFAULT_TIMING: ModelArtsTiming = { pollMinMs: 2000, pollMaxMs: 30_000, logIntervalMs: 1000 };
+const DEFAULT_TIMING: ModelArtsTiming = { pollMinMs: 2000, pollMaxMs: 30_000, logIntervalMs: 1000, metricsEveryMs: 15_000 };
 
 export class ModelArtsBackend implements TrainingBackend {
   readonly id: string;
@@ -60,18 +63,23 @@ export class ModelArtsBackend implements TrainingBackend {
   private readonly eventEmitter = new Emitter<JobEventAdded>();
   private readonly sampleEmitter = new Emitter<ResourceSampleAdded>();
   private readonly watcher: JobWatcher;
+  private readonly liveSamples: LiveSamples;
   private readonly algorithms: CloudAlgorithms;
   /** Plans and sends what a job or algorithm needs on OBS first; also the UploadPlanner capability. */
   readonly uploads: CloudUploads;
   /** The views page through training-job-searches rather than list every job. */
   readonly jobPages: JobPager = this;
   /** A job's code and data on OBS, to this machine (Debug Locally). */
-  readonly remoteFiles: RemoteFiles = cloudRemoteFiles(() => this.live());
+  readonly remoteFiles: RemoteFiles & DataStorage = cloudRemoteFiles(() => this.live());
+  /** The account's OBS buckets, under its root in the Datasets view. */
+  readonly dataStorage: DataStorage = this.remoteFiles;
+  /** No push: jobs are polled while watched. */
+  readonly polling: Polling = this;
 
   private readonly deleted = new Set<string>();
-  private jobListeners = 0;
   private watchers = 0;
   readonly onDidChangeState: Event<BackendState>;
+  readonly onDidChangeJob: Event<JobChange> = this.jobEmitter.event;
   readonly onDidAddEvent: Event<JobEventAdded> = this.eventEmitter.event;
   readonly onDidAddResourceSample: Event<ResourceSampleAdded> = this.sampleEmitter.event;
   readonly onDidChangeAlgorithm: Event<AlgorithmChange>;
@@ -98,12 +106,19 @@ export class ModelArtsBackend implements TrainingBackend {
         fetchJob: (id) => this.fetchJob(id),
         fetchEvents: (id, known) => this.fetchEvents(id, known),
         changed: (job) => this.jobEmitter.fire({ kind: 'updated', job }),
+        polled: (job) => void this.liveSamples.polled(job),
         eventsAdded: (jobId, events) => events.forEach((event) => this.eventEmitter.fire({ jobId, event })),
         gone: (id) => this.markDeleted(id),
-        watched: () => this.watchers > 0 || this.jobListeners > 0,
+        watched: () => this.watchers > 0,
         failed: (error) => this.failed(error),
       },
       { minIntervalMs: this.timing.pollMinMs, maxIntervalMs: this.timing.pollMaxMs },
+      this.logger,
+    );
+    this.liveSamples = new LiveSamples(
+      (job) => this.readSamples(job),
+      (jobId, sample) => this.sampleEmitter.fire({ jobId, sample }),
+      this.timing.metricsEveryMs,
       this.logger,
     );
     this.uploads = new CloudUploads(() => this.live(), (id) => this.algorithms.get(id), options.stateDir, this.logger);
@@ -115,24 +130,16 @@ export class ModelArtsBackend implements TrainingBackend {
     this.onDidChangeAlgorithm = this.algorithms.onDidChange;
   }
 
-  /** Subscribing to job changes is watching: jobs that have not ended are polled while anyone listens. */
-  readonly onDidChangeJob: Event<JobChange> = (listener, thisArgs, disposables) => {
-    const subscription = this.jobEmitter.event(listener, thisArgs);
-    this.jobListeners += 1;
-    this.watcher.nudge();
-    const counted = toDisposable(() => {
-      this.jobListeners -= 1;
-      subscription.dispose();
-    });
-    disposables?.push(counted);
-    return counted;
-  };
-
-  /** Keeps jobs polled while the result is not disposed (a visible view, an open panel). */
-  watch(): Disposable {
+  /** Keeps jobs polled while the result is not disposed (a visible view, an open panel); with a job id, its metrics too. */
+  watch(jobId?: string): Disposable {
     this.watchers += 1;
-    this.watcher.nudge();
-    return toDisposable(() => (this.watchers -= 1));
+    const samples = jobId === undefined ? undefined : this.liveSamples.watch(jobId);
+    if (jobId !== undefined) void this.getJob(jobId).catch(() => undefined); // tracked (and so polled) if it runs
+    this.watcher.nudge(jobId);
+    return toDisposable(() => {
+      this.watchers -= 1;
+      samples?.dispose();
+    });
   }
 
   get state(): BackendState {
@@ -207,18 +214,13 @@ export class ModelArtsBackend implements TrainingBackend {
     }
   }
 
-  private async fetchEvents(id: string, known: number): Promise<JobEvent[]> {
-    const events: JobEvent[] = [];
-    for (let offset = known; ; ) {
-      const page = await this.live().api.listEvents(id, offset);
-      events.push(...page.events.map(eventFromCloud));
-      offset += page.events.length;
-      if (page.events.length < 100) return events;
-    }
+  private fetchEvents(id: string, known: number): Promise<JobEvent[]> {
+    return eventsAfter(this.live().api, id, known);
   }
 
   private markDeleted(id: string): void {
     this.watcher.forget(id);
+    this.liveSamples.forget(id);
     if (this.deleted.has(id)) return;
     this.deleted.add(id);
   }
@@ -316,10 +318,15 @@ export class ModelArtsBackend implements TrainingBackend {
   }
 
   async listResourceSamples(id: string): Promise<ResourceSample[]> {
-    const job = await this.existing(id);
+    const samples = await this.guarded(async () => this.readSamples(await this.existing(id)));
+    this.liveSamples.listed(id, samples);
+    return samples;
+  }
+
+  private async readSamples(job: TrainingJob): Promise<ResourceSample[]> {
     const catalogs = await this.live().loadCatalogs();
     const flavor: Flavor | undefined = catalogs.flavors.find((f) => f.flavor_id === job.spec.resource.flavor_id);
-    return this.guarded(() => resourceSamples(this.live().api, job, flavor));
+    return resourceSamples(this.live().api, job, flavor);
   }
 
   private async taskOf(id: string, task: string): Promise<TrainingJob> {

@@ -24,15 +24,25 @@ export async function jobAllowing(backend: TrainingBackend, id: string, action: 
 /** Stops the job and resolves with it once it ended (Terminated, or ended otherwise meanwhile). */
 export async function stopJobAndWait(backend: TrainingBackend, id: string, options: { readonly signal?: AbortSignal } = {}): Promise<TrainingJob> {
   await jobAllowing(backend, id, 'stop');
+  // A polling backend is watched until the end is seen.
+  const watch = backend.polling?.watch();
+  try {
+    return await stopAndWait(backend, id, options.signal);
+  } finally {
+    watch?.dispose();
+  }
+}
+
+async function stopAndWait(backend: TrainingBackend, id: string, signal: AbortSignal | undefined): Promise<TrainingJob> {
   // Listening before the stop is asked, so its end is not missed.
   const ended = waitForEvent(
     backend.onDidChangeJob,
     (change) => change.job.metadata.id === id && (change.kind === 'deleted' || isTerminalPhase(change.job.status.phase)),
-    options.signal,
+    signal,
   ).then(
     (change) => withLiveDuration(change.job, Date.now()),
     (error: unknown) => {
-      throw options.signal?.aborted ? new CancelledError('Waiting for the job to stop') : error;
+      throw signal?.aborted ? new CancelledError('Waiting for the job to stop') : error;
     },
   );
   try {

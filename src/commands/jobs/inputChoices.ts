@@ -84,14 +84,18 @@ export async function chooseFolder(text: string, base: string | undefined, prefe
   return withChannel(text, channelFor(text, preferredName), relativeToBase(folder.fsPath, base));
 }
 
-/** Choose a Dataset…: a bucket or folder of the dataset store, as the Datasets view lists them. */
-export async function chooseDataset(services: Services, text: string, preferredName: string | undefined): Promise<string | undefined> {
+/**
+ * Choose a Dataset…: a bucket or folder as the Datasets view lists them, of the job's backend's own
+ * store (a ModelArts account's OBS) when it has one, else of the store the settings name.
+ */
+export async function chooseDataset(services: Services, text: string, preferredName: string | undefined, backend: string): Promise<string | undefined> {
   const items: Array<vscode.QuickPickItem & { url: string }> = [];
+  const { model } = services.dataPlaces.list().find((place) => place.backend === backend) ?? services.dataPlaces.local;
   try {
-    const buckets = (await services.datasets.children()).filter((node): node is BucketNode => node instanceof BucketNode);
+    const buckets = (await model.children()).filter((node): node is BucketNode => node instanceof BucketNode);
     for (const bucket of buckets) {
       items.push({ label: `$(database) ${bucket.bucket}`, description: bucket.url, url: bucket.url });
-      for (const folder of (await services.datasets.children(bucket)).filter((node): node is FolderNode => node instanceof FolderNode)) {
+      for (const folder of (await model.children(bucket)).filter((node): node is FolderNode => node instanceof FolderNode)) {
         items.push({ label: `$(folder) ${folder.name}`, description: folder.url, url: folder.url });
       }
     }

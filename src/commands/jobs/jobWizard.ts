@@ -256,7 +256,7 @@ async function inputsStep(state: JobChoices, position: StepPosition, services: S
     validate: (text) => channelTextProblem(text, 'inputs', { required, base, folderExists: (folder) => isFolder(folder) }),
     actions: [
       { iconPath: new vscode.ThemeIcon('folder-opened'), tooltip: 'Browse… (a folder of this machine)', run: (text) => chooseFolder(text, base, required[0]) },
-      { iconPath: new vscode.ThemeIcon('database'), tooltip: 'Choose a Dataset…', run: (text) => chooseDataset(services, text, required[0]) },
+      { iconPath: new vscode.ThemeIcon('database'), tooltip: 'Choose a Dataset…', run: (text) => chooseDataset(services, text, required[0], state.backend.id) },
     ],
   });
   if (value === BACK) return BACK;

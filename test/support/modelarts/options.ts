@@ -145,7 +145,16 @@ function cpuFlavor(cores: number, gib: number, maxNum: number): FlavorOption {
   };
 }
 
-export const DEFAULT_FLAVORS: readonly FlavorOption[] = [cpuFlavor(2, 8, 1), cpuFlavor(4, 16, 2), cpuFlavor(8, 32, 16)];
+/** The user guide's free GPU flavor: billed under a `…free` code, one node. */
+const FREE_GPU_FLAVOR: FlavorOption = {
+  flavor_id: 'modelarts.p3.large.public.free',
+  flavor_name: 'Computing GPU(Vnt1) instance',
+  flavor_type: 'GPU',
+  billing: { code: 'modelarts.vm.gpu.free', unit_num: 1 },
+  flavor_info: { max_num: 1, cpu: { arch: 'x86', core_num: 8 }, gpu: { unit_num: 1, product_name: 'GP-Vnt1', memory: '32GB' }, memory: { size: 64, unit: 'GB' }, disk: { size: 200, unit: 'GB' } },
+};
+
+export const DEFAULT_FLAVORS: readonly FlavorOption[] = [cpuFlavor(2, 8, 1), cpuFlavor(4, 16, 2), cpuFlavor(8, 32, 16), FREE_GPU_FLAVOR];
 
 export interface Timing {
   readonly deleteDelayMs: number;
