@@ -22,7 +22,7 @@ import {
   type DatasetStoreSource,
 } from '../../src/views/datasetsModel';
 import { BackendRegistry } from '../../src/backends/backendRegistry';
-import { DataPlaces, PlaceNode } from '../../src/views/datasetPlaces';
+import { DataPlaces, type PlaceNode } from '../../src/views/datasetPlaces';
 import { makeFolder, removeFolders } from '../support/jobs';
 import { MemoryBackend } from '../support/memoryBackend';
 
