@@ -193,6 +193,26 @@ describe('A ModelArts account in VS Code', function () {
     await run('modelarts.jobs.clearFilter');
   });
 
+  it('browses the account\'s OBS in the Datasets view under its own root: upload, list, download and delete there, not in the local store', async function () {
+    const listed = await run<{ buckets: string[] }>('modelarts.datasets.refresh', { backend });
+    assert.ok(listed.buckets.includes(fx.bucket), `the account's buckets: ${listed.buckets.join(', ')}`);
+    const source = path.join(codeDir(), 'train.py');
+    const url = `obs://${fx.bucket}/datasets-view/`;
+    const sent = await run<{ objects: number }>('modelarts.datasets.upload', { source, url, backend });
+    assert.equal(sent.objects, 1);
+    const level = await run<{ objects: Array<{ url: string; size: number }> }>('modelarts.datasets.refresh', { url, backend });
+    assert.deepEqual(level.objects.map((o) => [o.url, o.size]), [[`${url}train.py`, fs.statSync(source).size]], 'listed from OBS');
+    const local = await run<{ buckets: string[] }>('modelarts.datasets.refresh', {});
+    assert.ok(!local.buckets.includes(fx.bucket), 'the local store did not get it');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'obs-download-'));
+    await run('modelarts.datasets.download', { url: `${url}train.py`, dir, backend });
+    assert.equal(fs.readFileSync(path.join(dir, 'train.py'), 'utf8'), fs.readFileSync(source, 'utf8'), 'byte for byte');
+    assert.deepEqual(await run('modelarts.datasets.delete', { url, backend }), { deleted: 1 });
+    await rejectsNaming(run('modelarts.datasets.refresh', { url, backend: 'modelarts:nowhere' }), 'backend "modelarts:nowhere" has no store');
+    const seed = await run<{ backend?: string }>('modelarts.datasets.useAsInput', { url, backend });
+    assert.equal(seed.backend, backend, 'a job on the account\'s data runs on the account');
+  });
+
   it('signs out: the backend, its account and its keys are gone', async function () {
     assert.deepEqual(await run('modelarts.cloud.signOut', { backend }), { backend });
     assert.deepEqual(vscode.workspace.getConfiguration().get('modelarts.cloud.accounts'), []);

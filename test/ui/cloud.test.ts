@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import type { FrameLocator, Page } from 'playwright-core';
 import { screenshot } from '../support/codeServer';
 import { startCloudFixture, type CloudFixture } from '../support/modelartsFixture';
-import { answer, confirm, contextMenu, openWorkbench, quickInput, rowUnder, runCommand, treeRow, waitForOutput, type Workbench } from '../support/ui';
+import { DIGITS, answer, confirm, contextMenu, openWorkbench, quickInput, rowUnder, runCommand, treeRow, waitForOutput, type Workbench } from '../support/ui';
 
 function webview(page: Page): FrameLocator {
   return page.frameLocator('iframe.webview.ready').last().frameLocator('#active-frame');
@@ -27,6 +27,12 @@ async function rootLabel(page: Page, pattern: RegExp, timeoutMs = 30_000): Promi
     if (Date.now() > deadline) throw new Error(`no root like ${pattern}: ${labels.join(' | ')}`);
     await page.waitForTimeout(250);
   }
+}
+
+/** The ModelArts views in the sidebar (its activity icon closes the sidebar when they show already). */
+async function showModelArts(page: Page): Promise<void> {
+  if (await page.locator('.part.sidebar .pane-header', { hasText: 'Training Jobs' }).isVisible()) return;
+  await page.locator('.activitybar a.action-label[aria-label^="ModelArts"]').click();
 }
 
 describe('ModelArts beside the local backend in the VS Code window', function () {
@@ -85,7 +91,13 @@ describe('ModelArts beside the local backend in the VS Code window', function ()
   it('creates the digits job on ModelArts from the palette: the review shows what is uploaded where, and its log streams', async function () {
     await runCommand(page, 'ModelArts: Create Training Job');
     await (await quickInput(page, 'run on')).locator('.monaco-list-row[aria-label*="ModelArts"]').click();
-    await answer(page, [['code folder or algorithm'], ['flavor'], ['hyperparameters', 'epochs=2'], ['inputs'], ['outputs'], ['name', 'cloud-ui-digits']]);
+    await answer(page, [['code folder or algorithm'], ['flavor'], ['hyperparameters', 'epochs=2'], ['inputs'], ['outputs'], ['name', 'cloud-ui-digits']], async (step, box) => {
+      if (step !== 'flavor') return;
+      // What each flavor costs, as far as the API says: a billing code, or free.
+      await box.locator('.monaco-list-row', { hasText: 'billed per use: 1 × modelarts.vm.cpu.2u' }).waitFor();
+      await box.locator('.monaco-list-row', { hasText: 'free of charge on ModelArts' }).waitFor();
+      await screenshot(page, '72-cloud-flavor-costs');
+    });
     const review = await quickInput(page, 'review');
     await review.locator('.monaco-list-row', { hasText: 'code: digits/' }).waitFor({ timeout: 30_000 });
     const plan = await review.innerText();
@@ -106,6 +118,14 @@ describe('ModelArts beside the local backend in the VS Code window', function ()
     const view = webview(page);
     await view.locator('h1', { hasText: 'cloud-ui-digits' }).waitFor({ timeout: 30_000 });
     assert.match(await view.locator('.overview').innerText(), /Runs on\s+ModelArts/);
+    await view.locator('vscode-panel-tab', { hasText: /Events\s*[1-9]/ }).waitFor({ state: 'attached', timeout: 30_000 });
+    // Training metrics from the log; CPU and memory from the service's metrics API.
+    await view.locator('vscode-panel-tab', { hasText: 'Metrics' }).click();
+    await view.locator('figure.chart', { hasText: 'loss' }).first().waitFor({ timeout: 30_000 });
+    await view.locator('figure.chart[aria-label="CPU % (worker-0)"]').waitFor({ state: 'attached', timeout: 30_000 });
+    assert.ok(Number(await view.locator('figure.chart[aria-label="CPU % (worker-0)"]').getAttribute('data-points')) > 0, 'CPU samples from ShowTrainingJobMetrics');
+    assert.ok(fx.server.journal.requestsTo('ShowTrainingJobMetrics').length > 0);
+    await page.waitForTimeout(500);
     await screenshot(page, '65-cloud-job-panel');
   });
 
@@ -139,27 +159,71 @@ describe('ModelArts beside the local backend in the VS Code window', function ()
     await screenshot(page, '67-compare-local-and-cloud');
   });
 
-  it('promotes the digits launch configuration to ModelArts from the palette: Run on the account in its review', async function () {
-    await runCommand(page, 'ModelArts: Promote to Training Job');
-    const review = await quickInput(page, 'Promote');
-    const elsewhere = review.locator('.monaco-list-row', { hasText: 'Run on ModelArts' });
-    await elsewhere.waitFor({ timeout: 30_000 });
-    await screenshot(page, '71-promote-run-on-modelarts');
-    await elsewhere.click();
-    const promoted = await rowUnder(page, 'ModelArts', 'Training job digits', 180_000);
-    await page.waitForTimeout(500);
-    const label = (await promoted.getAttribute('aria-label')) ?? '';
-    assert.match(label, /Training job digits/);
+  it('promotes a debug session to ModelArts from the rocket on the debug toolbar: Run on the account in its review', async function () {
+    // Keys go to the workbench, not to a panel's webview.
+    await treeRow(page, 'Backend ModelArts').focus();
+    await runCommand(page, 'View: Close All Editors');
+    const line = fs.readFileSync(path.join(DIGITS, 'train.py'), 'utf8').split('\n').findIndex((text) => text.includes('train_loss, train_acc = total_loss')) + 1;
+    await page.keyboard.press('Control+P');
+    await page.locator('.quick-input-widget input').fill(`train.py:${line}`);
+    await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'train.py' }).first().waitFor();
+    await page.keyboard.press('Enter');
+    await page.locator('.editor-group-container .tab.active', { hasText: 'train.py' }).waitFor();
+    await runCommand(page, 'Debug: Toggle Breakpoint');
+    await runCommand(page, 'Debug: Start Debugging');
+    const toolbar = page.locator('.debug-toolbar');
+    await toolbar.waitFor({ timeout: 120_000 });
+    await page.locator('.debug-top-stack-frame-line').first().waitFor({ timeout: 120_000 });
+    try {
+      await toolbar.locator('.action-label[aria-label^="Promote to Training Job"]').click();
+      const review = await quickInput(page, 'Promote debug session');
+      const elsewhere = review.locator('.monaco-list-row', { hasText: 'Run on ModelArts' });
+      await elsewhere.waitFor({ timeout: 30_000 });
+      await screenshot(page, '71-promote-run-on-modelarts');
+      await elsewhere.click();
+      await rowUnder(page, 'ModelArts', 'Training job digits', 180_000);
+    } finally {
+      await toolbar.locator('.action-label[aria-label^="Stop"]').first().click();
+      await toolbar.waitFor({ state: 'hidden', timeout: 30_000 });
+    }
     const created = fx.server.journal.requestsTo('CreateTrainingJob').at(-1)?.body as { algorithm: { parameters: Array<{ name: string; value: string }>; inputs: Array<{ name: string; remote: { obs: { obs_url: string } } }> } };
-    assert.deepEqual(created.algorithm.parameters.map((p) => `${p.name}=${p.value}`).sort(), ['epochs=3', 'lr=0.01'], 'the launch configuration\'s hyperparameters');
+    assert.deepEqual(created.algorithm.parameters.map((p) => `${p.name}=${p.value}`).sort(), ['epochs=3', 'lr=0.01'], 'the session\'s hyperparameters');
     assert.match(created.algorithm.inputs[0]?.remote.obs.obs_url ?? '', /\/inputs\/data_url\/$/, 'its data folder uploaded to OBS');
   });
 
-  it('stops a cloud job (YES) and deletes it with its outputs (DELETE)', async function () {
+  it('follows a running cloud job: its CPU and memory grow live in the panel, and after a reload its panel and log channel come back for ModelArts', async function () {
     await runCommand(page, 'ModelArts: Create Training Job');
     await (await quickInput(page, 'run on')).locator('.monaco-list-row[aria-label*="ModelArts"]').click();
-    await answer(page, [['code folder or algorithm'], ['flavor'], ['hyperparameters', 'epochs=5000'], ['inputs'], ['outputs'], ['name', 'ui-cloud-long'], ['review']]);
+    await answer(page, [['code folder or algorithm'], ['flavor'], ['hyperparameters', 'epochs=100000'], ['inputs'], ['outputs'], ['name', 'ui-cloud-long'], ['review']]);
     const running = await rowUnder(page, 'ModelArts', 'Training job ui-cloud-long, Running', 120_000);
+    await waitForOutput(page, (text) => /epoch \d+ loss/.test(text), 120_000);
+    await contextMenu(page, running, 'Show Job Details');
+    const view = webview(page);
+    await view.locator('h1', { hasText: 'ui-cloud-long' }).waitFor({ timeout: 30_000 });
+    await view.locator('vscode-panel-tab', { hasText: 'Metrics' }).click();
+    const cpu = view.locator('figure.chart[aria-label="CPU % (worker-0)"]');
+    await cpu.waitFor({ state: 'attached', timeout: 60_000 });
+    const points = async () => Number((await cpu.getAttribute('data-points')) ?? 0);
+    const first = await points();
+    const deadline = Date.now() + 60_000;
+    while ((await points()) <= first && Date.now() < deadline) await page.waitForTimeout(500);
+    assert.ok((await points()) > first, `the CPU chart grew while the job runs (${first} → ${await points()} points)`);
+    await screenshot(page, '73-cloud-metrics-live');
+
+    await runCommand(page, 'Developer: Reload Window');
+    await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+    const back = webview(page);
+    await back.locator('h1', { hasText: 'ui-cloud-long' }).waitFor({ timeout: 60_000 });
+    await back.locator('vscode-panel-tab', { hasText: 'Overview' }).click();
+    assert.match(await back.locator('.overview').innerText(), /Runs on\s+ModelArts/, 'the ModelArts job, not a local one');
+    const channel = page.locator('.part.panel select.monaco-select-box option', { hasText: 'ui-cloud-long · ModelArts' });
+    await channel.first().waitFor({ state: 'attached', timeout: 60_000 });
+    await screenshot(page, '70-cloud-panel-after-reload');
+  });
+
+  it('stops the running cloud job (YES) and deletes it with its outputs (DELETE)', async function () {
+    await showModelArts(page);
+    const running = await rowUnder(page, 'ModelArts', 'Training job ui-cloud-long, Running', 60_000);
     await contextMenu(page, running, 'Stop Training Job');
     await confirm(page, 'Stop Training Job ui-cloud-long', 'YES', '68-stop-cloud-job');
     const stopped = await rowUnder(page, 'ModelArts', 'Training job ui-cloud-long, Terminated', 60_000);
@@ -177,16 +241,32 @@ describe('ModelArts beside the local backend in the VS Code window', function ()
     assert.ok(!rows.some((label) => label.includes('ui-cloud-long')), `the deleted job's row went: ${rows.join(' | ')}`);
   });
 
-  it('brings the cloud job\'s panel and log channel back after a reload, for ModelArts', async function () {
-    await contextMenu(page, await rowUnder(page, 'ModelArts', 'Training job cloud-ui-digits, Completed'), 'Show Job Details');
-    await webview(page).locator('h1', { hasText: 'cloud-ui-digits' }).waitFor({ timeout: 30_000 });
-    await runCommand(page, 'Developer: Reload Window');
-    await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
-    const view = webview(page);
-    await view.locator('h1', { hasText: 'cloud-ui-digits' }).waitFor({ timeout: 60_000 });
-    assert.match(await view.locator('.overview').innerText(), /Runs on\s+ModelArts/, 'the ModelArts job, not a local one');
-    await screenshot(page, '70-cloud-panel-after-reload');
+  it('shows the account\'s OBS buckets under its own root in the Datasets view, beside the local store', async function () {
+    await showModelArts(page);
+    // Room for the bucket list: the other two views folded away meanwhile.
+    const header = (name: string) => page.locator('.part.sidebar .pane-header', { hasText: name });
+    const fold = async (name: string, expanded: boolean) => {
+      if (((await header(name).getAttribute('aria-expanded')) === 'true') !== expanded) await header(name).click();
+    };
+    await fold('Training Jobs', false);
+    await fold('Algorithms', false);
+    await fold('Datasets', true);
+    const cloudRoot = page.locator('.part.sidebar [role="treeitem"][aria-label^="Store ModelArts"]');
+    await cloudRoot.waitFor({ timeout: 30_000 });
+    await page.locator('.part.sidebar [role="treeitem"][aria-label^="Store Local"]').waitFor();
+    await cloudRoot.click();
+    const bucket = page.locator(`.part.sidebar [role="treeitem"][aria-label^="Bucket ${fx.bucket},"]`);
+    await bucket.waitFor({ timeout: 30_000 });
+    await bucket.click();
+    const folder = page.locator(`.part.sidebar [role="treeitem"][aria-label="Folder vscode, obs://${fx.bucket}/vscode/"]`);
+    await folder.waitFor({ timeout: 30_000 });
+    await folder.click();
+    await page.locator(`.part.sidebar [role="treeitem"][aria-label^="Folder cloud-ui-digits, obs://${fx.bucket}/vscode/cloud-ui-digits/"]`).waitFor({ timeout: 30_000 });
+    await screenshot(page, '74-datasets-obs-under-account');
+    await fold('Training Jobs', true);
+    await fold('Algorithms', true);
   });
+
   it('keeps the keys out of the extension\'s log, every log channel and the settings', async function () {
     const root = path.join(workbench?.server.home ?? '', 'user-data');
     const files: string[] = [];

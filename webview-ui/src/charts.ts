@@ -41,6 +41,7 @@ export class Charts {
     const existing = this.charts.get(key);
     if (existing && existing.signature === signature) {
       existing.chart.setData(data);
+      existing.chart.root.parentElement?.setAttribute('data-points', String(data[0].length));
       return;
     }
     const box = existing?.chart.root.parentElement ?? el('figure', 'chart');
@@ -65,6 +66,8 @@ export class Charts {
       data,
       box,
     );
+    // How many points it shows, for a reader that cannot see the canvas (and the tests).
+    box.setAttribute('data-points', String(data[0].length));
     this.charts.set(key, { chart, signature });
   }
 }
