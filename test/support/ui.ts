@@ -182,3 +182,22 @@ export async function answer(page: Page, steps: Array<[step: string, value?: str
   }
 }
 
+
+/**
+ * Opens the digits example's train.py at the line holding `lineText`, sets a breakpoint there,
+ * starts debugging (the workspace's launch configuration) and waits until it stops there.
+ */
+export async function debugUntil(page: Page, lineText: string): Promise<Locator> {
+  const line = fs.readFileSync(path.join(DIGITS, 'train.py'), 'utf8').split('\n').findIndex((text) => text.includes(lineText)) + 1;
+  await page.keyboard.press('Control+P');
+  await page.locator('.quick-input-widget input').fill(`train.py:${line}`);
+  await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'train.py' }).first().waitFor();
+  await page.keyboard.press('Enter');
+  await page.locator('.editor-group-container .tab.active', { hasText: 'train.py' }).waitFor();
+  await runCommand(page, 'Debug: Toggle Breakpoint');
+  await runCommand(page, 'Debug: Start Debugging');
+  const toolbar = page.locator('.debug-toolbar');
+  await toolbar.waitFor({ timeout: 120_000 });
+  await page.locator('.debug-top-stack-frame-line').first().waitFor({ timeout: 120_000 });
+  return toolbar;
+}

@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import type { FrameLocator, Page } from 'playwright-core';
 import { screenshot } from '../support/codeServer';
 import { startCloudFixture, type CloudFixture } from '../support/modelartsFixture';
-import { DIGITS, answer, confirm, contextMenu, openWorkbench, quickInput, rowUnder, runCommand, treeRow, waitForOutput, type Workbench } from '../support/ui';
+import { answer, confirm, debugUntil, contextMenu, openWorkbench, quickInput, rowUnder, runCommand, treeRow, waitForOutput, type Workbench } from '../support/ui';
 
 function webview(page: Page): FrameLocator {
   return page.frameLocator('iframe.webview.ready').last().frameLocator('#active-frame');
@@ -163,17 +163,7 @@ describe('ModelArts beside the local backend in the VS Code window', function ()
     // Keys go to the workbench, not to a panel's webview.
     await treeRow(page, 'Backend ModelArts').focus();
     await runCommand(page, 'View: Close All Editors');
-    const line = fs.readFileSync(path.join(DIGITS, 'train.py'), 'utf8').split('\n').findIndex((text) => text.includes('train_loss, train_acc = total_loss')) + 1;
-    await page.keyboard.press('Control+P');
-    await page.locator('.quick-input-widget input').fill(`train.py:${line}`);
-    await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'train.py' }).first().waitFor();
-    await page.keyboard.press('Enter');
-    await page.locator('.editor-group-container .tab.active', { hasText: 'train.py' }).waitFor();
-    await runCommand(page, 'Debug: Toggle Breakpoint');
-    await runCommand(page, 'Debug: Start Debugging');
-    const toolbar = page.locator('.debug-toolbar');
-    await toolbar.waitFor({ timeout: 120_000 });
-    await page.locator('.debug-top-stack-frame-line').first().waitFor({ timeout: 120_000 });
+    const toolbar = await debugUntil(page, 'train_loss, train_acc = total_loss');
     try {
       await toolbar.locator('.action-label[aria-label^="Promote to Training Job"]').click();
       const review = await quickInput(page, 'Promote debug session');

@@ -11,7 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Page } from 'playwright-core';
 import { screenshot } from '../support/codeServer';
-import { DIGITS, confirm, contextMenu, contextMenuEntries, openWorkbench, quickInput, runCommand, treeRow, type Workbench } from '../support/ui';
+import { DIGITS, confirm, contextMenu, contextMenuEntries, debugUntil, openWorkbench, quickInput, runCommand, treeRow, type Workbench } from '../support/ui';
 
 const STEP_IDS = ['engine', 'code', 'debug', 'create', 'logs', 'completed'];
 
@@ -323,17 +323,7 @@ describe('A new user in the VS Code window', function () {
   });
 
   it('promotes from the rocket on the debug toolbar, which says Stop for the session', async function () {
-    const line = fs.readFileSync(path.join(DIGITS, 'train.py'), 'utf8').split('\n').findIndex((text) => text.includes('train_loss, train_acc = total_loss')) + 1;
-    await page.keyboard.press('Control+P');
-    await page.locator('.quick-input-widget input').fill(`train.py:${line}`);
-    await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'train.py' }).first().waitFor();
-    await page.keyboard.press('Enter');
-    await page.locator('.editor-group-container .tab.active', { hasText: 'train.py' }).waitFor();
-    await runCommand(page, 'Debug: Toggle Breakpoint');
-    await runCommand(page, 'Debug: Start Debugging');
-    await page.locator('.debug-toolbar').waitFor({ timeout: 120_000 });
-    await page.locator('.debug-top-stack-frame-line').first().waitFor({ timeout: 120_000 });
-    const toolbar = page.locator('.debug-toolbar');
+    const toolbar = await debugUntil(page, 'train_loss, train_acc = total_loss');
     assert.equal(await toolbar.locator('.action-label[aria-label^="Disconnect"]').count(), 0, 'no Disconnect for a launched session');
     await toolbar.locator('.action-label[aria-label^="Stop"]').first().waitFor();
 
