@@ -151,13 +151,18 @@ export async function findData(store: ObjectStore, location: DataLocation, signa
   }
 }
 
+async function firstObject(store: ObjectStore, bucket: string, prefix: string, options: { readonly signal?: AbortSignal }): Promise<StoredObject | undefined> {
+  for await (const page of store.list(bucket, prefix, { pageSize: 1, ...options })) return page[0];
+  return undefined;
+}
+
 export async function listData(store: ObjectStore, location: DataLocation, signal?: AbortSignal): Promise<FoundData> {
   const { scheme, bucket, key } = location;
   const options = signal ? { signal } : {};
   if (key !== '' && !key.endsWith('/')) {
-    // The object "a" sorts before "a.csv" and "a/": one entry says whether it exists.
-    const first = await store.listLevel(bucket, key, { pageSize: 1, ...options });
-    const object = first.objects[0];
+    // The object "a" sorts before "a.csv" and "a/": one entry says whether it exists. (Not
+    // listLevel: it leaves out an object whose key is the prefix, taking it for a folder marker.)
+    const object = await firstObject(store, bucket, key, options);
     if (object?.key === key) return { scheme, bucket, key, isFolder: false, objects: [object], url: `${scheme}://${bucket}/${key}` };
   }
   const prefix = folderKey(key);

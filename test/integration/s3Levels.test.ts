@@ -11,6 +11,7 @@ import { CancelledError } from '../../src/core/errors';
 import type { StoreLevel, StoreLocation } from '../../src/storage/objectStore';
 import { S3Store } from '../../src/storage/s3Store';
 import { StorageError } from '../../src/storage/storageError';
+import { findData } from '../../src/storage/dataTransfers';
 import { deletePrefix, uploadFolder } from '../../src/storage/transfer';
 import { makeFolder, removeFolders } from '../support/jobs';
 import { ensureS3Server, type S3ServerConfig } from '../support/s3Server';
@@ -66,6 +67,15 @@ describe('S3Store levels on the s3 test server (real Ceph radosgw)', function ()
     const partial = await store.listLevel(bucket, 'a');
     assert.deepEqual([partial.folders, partial.objects.map((o) => o.key)], [['a/'], ['a.txt', 'a0']]);
     assert.deepEqual(await store.listLevel(bucket, 'nothing/'), { folders: [], objects: [] });
+  });
+
+  it('finds an object by its URL without a trailing "/", beside a folder and an object sharing its name\'s start', async function () {
+    await uploadFolder(makeFolder('find-object', { 'find/train.py': 'print(1)\n', 'find/train.py.bak': 'old' }), at(''));
+    await uploadFolder(makeFolder('find-folder', { inner: 'x' }), at('find/train.py/'));
+    const object = await findData(store, { scheme: 's3', bucket, key: 'find/train.py' });
+    assert.deepEqual([object.isFolder, object.objects.map((o) => [o.key, o.size])], [false, [['find/train.py', 9]]], 'the object itself, not the folder of that name');
+    const folder = await findData(store, { scheme: 's3', bucket, key: 'find/train.p' });
+    assert.deepEqual([folder.isFolder, folder.objects.length], [true, 0], 'no object of that key: the (empty) folder');
   });
 
   it('pages past one page with continuation tokens, each entry once', async function () {
