@@ -13,8 +13,8 @@
 // under ModelArts' 1,000 files.
 // Target: median ours / rclone ≥ 0.9, as bench/upload.mjs (exit 0 met, 1 missed, 2 error).
 //   node bench/cloudUpload.mjs [--mb 200] [--rounds 3] [--warmup 1]
-import { spawn, spawnSync } from 'node:child_process';
-import { fmt, median, numberOption, outModule, printTable, quietLogger, removeFolders, requireDocker, runIfMain, tempFolder, verdict, writeRandomFiles } from './common.mjs';
+import { spawnSync } from 'node:child_process';
+import { fmt, median, numberOption, outModule, printTable, quietLogger, rcloneCopy, removeFolders, requireDocker, runIfMain, tempFolder, verdict, writeRandomFiles } from './common.mjs';
 
 const TARGET = 0.9;
 const MB = 1e6;
@@ -45,16 +45,6 @@ function plan(total) {
 }
 
 
-function runCommand(command, args, extraEnv) {
-  return new Promise((resolve, reject) => {
-    // rclone's AWS SDK fails on AWS_CA_BUNDLE ("unsupported transport") even for an http:// endpoint.
-    const inherited = { ...process.env };
-    delete inherited.AWS_CA_BUNDLE;
-    const child = spawn(command, args, { stdio: ['ignore', 'inherit', 'inherit'], env: { ...inherited, ...extraEnv } });
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${command} exited with ${code}`))));
-  });
-}
 
 const seconds = (since) => Number(process.hrtime.bigint() - since) / 1e9;
 
@@ -84,15 +74,6 @@ export async function run({ totalMB = TOTAL_MB, rounds = ROUNDS, warmup = WARMUP
   });
   const store = session.obs();
   const at = (prefix) => ({ store, bucket: BUCKET, prefix, url: `s3://${BUCKET}/${prefix}` });
-  const rcloneEnv = {
-    RCLONE_CONFIG: '/nonexistent/rclone.conf', // the remote comes from these variables alone
-    RCLONE_CONFIG_BENCH_TYPE: 's3',
-    RCLONE_CONFIG_BENCH_PROVIDER: 'Ceph',
-    RCLONE_CONFIG_BENCH_ENDPOINT: s3.endpoint,
-    RCLONE_CONFIG_BENCH_REGION: s3.region,
-    RCLONE_CONFIG_BENCH_ACCESS_KEY_ID: s3.accessKeyId,
-    RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY: s3.secretAccessKey,
-  };
 
   async function ours(round) {
     const prefix = `ours/r${round}/code/`;
@@ -124,7 +105,7 @@ export async function run({ totalMB = TOTAL_MB, rounds = ROUNDS, warmup = WARMUP
   async function rclone(round) {
     const prefix = `rclone/r${round}/code/`;
     const t = process.hrtime.bigint();
-    await runCommand('rclone', ['copy', dataDir, `bench:${BUCKET}/${prefix}`, '--stats=0'], rcloneEnv);
+    await rcloneCopy(dataDir, `${BUCKET}/${prefix}`, s3);
     const took = seconds(t);
     let stored = 0;
     for await (const page of store.list(BUCKET, prefix)) stored += page.reduce((sum, o) => sum + o.size, 0);

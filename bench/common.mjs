@@ -1,6 +1,6 @@
 // Shared helpers of the benchmarks: the compiled engine from out/ (node scripts/build.mjs --tests),
 // temporary data folders, clean-up of this run's containers, statistics and tables.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -170,4 +170,29 @@ export function writeRandomFiles(dir, files, { fsync = false } = {}) {
     if (fsync) fs.fsyncSync(fd);
     fs.closeSync(fd);
   }
+}
+
+/**
+ * `rclone copy <dir> bench:<destination> --stats=0 [flags]` against the S3 test server, the remote
+ * configured from environment variables alone (no rclone.conf is read or written).
+ */
+export function rcloneCopy(dir, destination, server, flags = []) {
+  // rclone's AWS SDK fails on AWS_CA_BUNDLE ("unsupported transport") even for an http:// endpoint.
+  const inherited = { ...process.env };
+  delete inherited.AWS_CA_BUNDLE;
+  const env = {
+    ...inherited,
+    RCLONE_CONFIG: '/nonexistent/rclone.conf',
+    RCLONE_CONFIG_BENCH_TYPE: 's3',
+    RCLONE_CONFIG_BENCH_PROVIDER: 'Ceph',
+    RCLONE_CONFIG_BENCH_ENDPOINT: server.endpoint,
+    RCLONE_CONFIG_BENCH_REGION: server.region,
+    RCLONE_CONFIG_BENCH_ACCESS_KEY_ID: server.accessKeyId,
+    RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY: server.secretAccessKey,
+  };
+  return new Promise((resolve, reject) => {
+    const child = spawn('rclone', ['copy', dir, `bench:${destination}`, '--stats=0', ...flags], { stdio: ['ignore', 'inherit', 'inherit'], env });
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`rclone exited with ${code}`))));
+  });
 }

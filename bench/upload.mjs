@@ -6,11 +6,10 @@
 // flight, default 16), BENCH_PART_MB (default 16), BENCH_PARTS (parts in flight per file, default 4),
 // BENCH_REQUESTS (requests in flight over all files, default 24), BENCH_RCLONE_FLAGS (extra flags).
 // Data: many 4-64 KB files, some 1-8 MB, a few 64-256 MB; random bytes (nothing compresses).
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fmt, median, outModule, printTable, requireDocker, verdict, writeRandomFiles } from './common.mjs';
+import { fmt, median, outModule, printTable, rcloneCopy, requireDocker, verdict, writeRandomFiles } from './common.mjs';
 
 // Anything that goes wrong is an error (exit 2), not a missed target (exit 1).
 process.on('uncaughtException', (error) => {
@@ -50,16 +49,6 @@ function plan(total) {
 }
 
 
-function run(command, args, extraEnv) {
-  return new Promise((resolve, reject) => {
-    // rclone's AWS SDK fails on AWS_CA_BUNDLE ("unsupported transport") even for an http:// endpoint.
-    const inherited = { ...process.env };
-    delete inherited.AWS_CA_BUNDLE;
-    const child = spawn(command, args, { stdio: ['ignore', 'inherit', 'inherit'], env: { ...inherited, ...extraEnv } });
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${command} exited with ${code}`))));
-  });
-}
 
 const server = await ensureS3Server();
 const files = plan(totalBytes);
@@ -88,15 +77,6 @@ console.log(
     `rclone ${process.env.BENCH_RCLONE_FLAGS ?? '(defaults)'}; ${rounds} round(s), order alternating`,
 );
 
-const rcloneEnv = {
-  RCLONE_CONFIG: '/nonexistent/rclone.conf', // the remote comes from these variables alone
-  RCLONE_CONFIG_BENCH_TYPE: 's3',
-  RCLONE_CONFIG_BENCH_PROVIDER: 'Ceph',
-  RCLONE_CONFIG_BENCH_ENDPOINT: server.endpoint,
-  RCLONE_CONFIG_BENCH_REGION: server.region,
-  RCLONE_CONFIG_BENCH_ACCESS_KEY_ID: server.accessKeyId,
-  RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY: server.secretAccessKey,
-};
 const rcloneFlags = (process.env.BENCH_RCLONE_FLAGS ?? '').split(/\s+/).filter(Boolean);
 
 async function ours(round) {
@@ -109,7 +89,7 @@ async function ours(round) {
 
 async function rclone(round) {
   const t = process.hrtime.bigint();
-  await run('rclone', ['copy', dataDir, `bench:${bucket}/rclone/r${round}/`, '--stats=0', ...rcloneFlags], rcloneEnv);
+  await rcloneCopy(dataDir, `${bucket}/rclone/r${round}/`, server, rcloneFlags);
   const seconds = Number(process.hrtime.bigint() - t) / 1e9;
   let stored = 0;
   for await (const page of store.list(bucket, `rclone/r${round}/`)) stored += page.reduce((sum, o) => sum + o.size, 0);
