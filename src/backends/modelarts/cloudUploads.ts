@@ -11,6 +11,7 @@ import type { TrainingJob } from '../../core/job';
 import type { Logger } from '../../core/logger';
 import { checkCodeLimits, listCodeFiles } from '../../storage/codeIgnore';
 import { findData, parseDataUrl, runDownload, totalBytes } from '../../storage/dataTransfers';
+import { deletePrefix } from '../../storage/transfer';
 import type { DataStorage, PlannedUpload, RemoteFiles, UploadPlanner } from '../capabilities';
 import type { AlgorithmCodePlanner } from './cloudAlgorithms';
 import type { CloudSession } from './cloudSession';
@@ -114,8 +115,8 @@ export class CloudUploads implements UploadPlanner {
     const store = this.session().obs();
     for (const [index, output] of job.algorithm.outputs.entries()) {
       if (!output.remote) continue;
-      const location = parseObsUrl(output.remote.obs.obs_url, `algorithm.outputs[${index}].remote.obs.obs_url`, { folder: true });
-      for await (const page of store.list(location.bucket, location.key)) await store.deleteObjects(location.bucket, page.map((o) => o.key));
+      const { bucket, key } = parseObsUrl(output.remote.obs.obs_url, `algorithm.outputs[${index}].remote.obs.obs_url`, { folder: true });
+      await deletePrefix({ store, bucket, prefix: key, url: output.remote.obs.obs_url });
     }
   }
 }
