@@ -221,7 +221,6 @@ export class ModelArtsBackend implements TrainingBackend {
   private markDeleted(id: string): void {
     this.watcher.forget(id);
     this.liveSamples.forget(id);
-    if (this.deleted.has(id)) return;
     this.deleted.add(id);
   }
 
