@@ -8,6 +8,18 @@ import { z } from 'zod';
 /** The backend every window has, and the one an id alone (state saved before backends existed) means. */
 export const LOCAL_BACKEND_ID = 'local';
 
+const MODELARTS_PREFIX = 'modelarts:';
+
+/** A ModelArts account's backend id: `modelarts:<region>` or `modelarts:<region>:<project id>`, stable across reloads. */
+export function modelArtsBackendId(region: string, projectId?: string): string {
+  return `${MODELARTS_PREFIX}${region}${projectId ? `:${projectId}` : ''}`;
+}
+
+/** Whether a backend is a ModelArts account's (signed in and out from its root). */
+export function isModelArtsBackendId(id: string): boolean {
+  return id.startsWith(MODELARTS_PREFIX);
+}
+
 export interface JobRef {
   readonly backend: string;
   readonly id: string;

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { z } from 'zod';
 import type { BackendRegistry } from '../backends/backendRegistry';
+import { modelArtsBackendId } from '../backends/jobRef';
 import type { ModelArtsConfig, ModelArtsCredentials } from '../backends/modelarts/config';
 import type { ModelArtsBackend } from '../backends/modelarts/modelartsBackend';
 import { modelArts } from './modelartsModule';
@@ -26,7 +27,7 @@ export interface CloudAccount {
 
 /** A backend id for a configuration: stable across reloads, one per region and project. */
 export function accountId(config: { readonly region: string; readonly projectId?: string | undefined }): string {
-  return `modelarts:${config.region}${config.projectId ? `:${config.projectId}` : ''}`;
+  return modelArtsBackendId(config.region, config.projectId);
 }
 
 /** The accounts setting, each entry checked (problems named by setting path), duplicates left out. */

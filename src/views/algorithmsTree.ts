@@ -7,8 +7,9 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { BackendRegistry } from '../backends/backendRegistry';
+import { isModelArtsBackendId } from '../backends/jobRef';
 import type { TrainingBackend } from '../backends/trainingBackend';
-import { backendContextValue } from './jobsTreeNodes';
+import { backendContextValue, describeUnready } from './jobsTreeNodes';
 import type { Algorithm } from '../core/algorithm';
 import type { EngineRef } from '../core/job';
 import type { AlgorithmsModel } from './algorithmsModel';
@@ -112,7 +113,7 @@ export class AlgorithmsTreeProvider implements vscode.TreeDataProvider<Algorithm
       item.id = `backend:${node.backend.id}`;
       item.iconPath = new vscode.ThemeIcon(node.backend.icon);
       const count = this.model.list(node.backend.id).length;
-      item.description = node.backend.state.kind === 'available' ? `${count} algorithm${count === 1 ? '' : 's'}` : node.backend.state.kind === 'needsCredentials' ? 'sign-in needed' : node.backend.state.kind === 'unavailable' ? 'not reachable' : 'connecting…';
+      item.description = describeUnready(node.backend.state) ?? `${count} algorithm${count === 1 ? '' : 's'}`;
       item.contextValue = backendContextValue(node.backend);
       return item;
     }
@@ -218,7 +219,7 @@ function messageItem(node: AlgorithmsMessageNode): vscode.TreeItem {
     const item = new vscode.TreeItem(node.message);
     item.iconPath = new vscode.ThemeIcon('account');
     item.tooltip = node.message;
-    item.command = node.root && node.backend.startsWith('modelarts:') ? { command: 'modelarts.cloud.signIn', title: 'Sign In', arguments: [node.root] } : { command: 'modelarts.algorithms.refresh', title: 'Retry', arguments: [{ backend: node.backend }] };
+    item.command = node.root && isModelArtsBackendId(node.backend) ? { command: 'modelarts.cloud.signIn', title: 'Sign In', arguments: [node.root] } : { command: 'modelarts.algorithms.refresh', title: 'Retry', arguments: [{ backend: node.backend }] };
     return item;
   }
   if (node.kind === 'loading' || node.kind === 'empty') {

@@ -5,6 +5,7 @@
  */
 import * as vscode from 'vscode';
 import { formatBytes } from '../core/format';
+import { LOCAL_BACKEND_ID } from '../backends/jobRef';
 import { PlaceNode, type DataPlaces } from './datasetPlaces';
 import { BucketNode, ContainerNode, ErrorNode, FolderNode, LoadMoreNode, ObjectNode, type DatasetNode, type StorageState } from './datasetsModel';
 
@@ -14,7 +15,7 @@ export function datasetContextValue(node: DatasetNode): string {
   if (node instanceof FolderNode) return 'dataset+folder+container+input+deletable';
   if (node instanceof ObjectNode) return 'dataset+object+deletable';
   if (node instanceof LoadMoreNode) return 'dataset+more';
-  if (node instanceof PlaceNode) return `dataset+place+${node.place.backend === 'local' ? 'local' : 'cloud'}`;
+  if (node instanceof PlaceNode) return `dataset+place+${node.place.backend === LOCAL_BACKEND_ID ? 'local' : 'cloud'}`;
   return 'dataset+error';
 }
 
@@ -106,7 +107,7 @@ function placeItem(node: PlaceNode): vscode.TreeItem {
   const { place } = node;
   const item = new vscode.TreeItem(place.label, vscode.TreeItemCollapsibleState.Collapsed);
   item.description = place.kind;
-  item.iconPath = new vscode.ThemeIcon(place.backend === 'local' ? 'database' : 'cloud');
+  item.iconPath = new vscode.ThemeIcon(place.backend === LOCAL_BACKEND_ID ? 'database' : 'cloud');
   const problem = place.model.problem;
   item.tooltip = problem ? `${place.label}: ${place.kind} cannot be reached: ${problem}` : `${place.kind} of ${place.label}: its buckets below`;
   item.contextValue = datasetContextValue(node);

@@ -5,6 +5,7 @@
 import * as vscode from 'vscode';
 import type { BackendRegistry } from '../backends/backendRegistry';
 import type { JobsModel } from './jobsModel';
+import { describeUnready } from './jobsTreeNodes';
 
 /** Running and queued jobs, of every backend or of one. */
 export function jobCounts(model: JobsModel, backend?: string): { running: number; queued: number } {
@@ -57,8 +58,7 @@ export class JobsStatusBar implements vscode.Disposable {
       const summary = describeCounts(total);
       // Per backend, each with its own counts (or its state when it cannot answer).
       const lines = backends.map((backend) => {
-        const counts = describeCounts(jobCounts(this.model, backend.id));
-        const state = backend.state.kind === 'available' ? counts || 'nothing running' : backend.state.kind === 'needsCredentials' ? 'sign-in needed' : backend.state.kind === 'unavailable' ? 'not reachable' : 'connecting…';
+        const state = describeUnready(backend.state) ?? (describeCounts(jobCounts(this.model, backend.id)) || 'nothing running');
         return `${backend.displayName}: ${state}`;
       });
       this.item.text = `${total.running ? '$(sync~spin)' : '$(beaker)'} ${summary || 'ModelArts'}`;

@@ -7,7 +7,7 @@
  */
 import * as vscode from 'vscode';
 import type { BackendRegistry } from '../backends/backendRegistry';
-import { jobKey, type JobRef } from '../backends/jobRef';
+import { isModelArtsBackendId, jobKey, type JobRef } from '../backends/jobRef';
 import type { TrainingBackend } from '../backends/trainingBackend';
 import type { TrainingJob } from '../core/job';
 import type { JobPhase } from '../core/lifecycle';
@@ -171,7 +171,7 @@ export class JobsTreeProvider implements vscode.TreeDataProvider<JobsTreeNode>, 
     if (state.kind === 'needsCredentials') {
       // A ModelArts account signs in from here; another backend is asked again.
       const root = parent ?? this.rootFor(backend.id);
-      const command = backend.id.startsWith('modelarts:') && root ? { command: 'modelarts.cloud.signIn', title: 'Sign In', arguments: [root] } : { command: 'modelarts.jobs.refresh', title: 'Retry', arguments: [{ backend: backend.id }] };
+      const command = isModelArtsBackendId(backend.id) && root ? { command: 'modelarts.cloud.signIn', title: 'Sign In', arguments: [root] } : { command: 'modelarts.jobs.refresh', title: 'Retry', arguments: [{ backend: backend.id }] };
       return [new JobsMessageNode(`Sign in to ${backend.displayName}: ${state.reason}`, 'info', command, parent)];
     }
     if (state.kind === 'unavailable') return [new JobsMessageNode(`${backend.displayName} is not reachable: ${state.reason}`, 'error', { command: 'modelarts.jobs.refresh', title: 'Retry', arguments: [{ backend: backend.id }] }, parent)];

@@ -4,7 +4,7 @@
  * and a message row. Rows carry `contextValue` flags the menus match (`job+running+stoppable`).
  */
 import * as vscode from 'vscode';
-import { jobKey, type JobRef } from '../backends/jobRef';
+import { isModelArtsBackendId, jobKey, type JobRef } from '../backends/jobRef';
 import type { BackendState, TrainingBackend } from '../backends/trainingBackend';
 import { formatDuration } from '../core/format';
 import { formatParameterList, type TrainingJob } from '../core/job';
@@ -168,8 +168,8 @@ export function partItem(node: JobPartNode, backend: TrainingBackend | undefined
   return item;
 }
 
-/** What a backend's root says beside its name: its state, or its job counts. */
-export function describeBackend(state: BackendState, jobs: readonly TrainingJob[]): string {
+/** A backend's state in a word or two, for roots and the status bar; undefined when it is available. */
+export function describeUnready(state: BackendState): string | undefined {
   switch (state.kind) {
     case 'connecting':
       return 'connecting…';
@@ -177,18 +177,24 @@ export function describeBackend(state: BackendState, jobs: readonly TrainingJob[
       return 'not reachable';
     case 'needsCredentials':
       return 'sign-in needed';
-    case 'available': {
-      const running = jobs.filter((job) => job.status.phase === 'Running' || job.status.phase === 'Terminating').length;
-      const waiting = jobs.filter((job) => job.status.phase === 'Pending' || job.status.phase === 'Creating').length;
-      const parts = [`${jobs.length} job${jobs.length === 1 ? '' : 's'}`, ...(running ? [`${running} running`] : []), ...(waiting ? [`${waiting} waiting`] : [])];
-      return parts.join(' · ');
-    }
+    case 'available':
+      return undefined;
   }
+}
+
+/** What a backend's root says beside its name: its state, or its job counts. */
+export function describeBackend(state: BackendState, jobs: readonly TrainingJob[]): string {
+  const unready = describeUnready(state);
+  if (unready !== undefined) return unready;
+  const running = jobs.filter((job) => job.status.phase === 'Running' || job.status.phase === 'Terminating').length;
+  const waiting = jobs.filter((job) => job.status.phase === 'Pending' || job.status.phase === 'Creating').length;
+  const parts = [`${jobs.length} job${jobs.length === 1 ? '' : 's'}`, ...(running ? [`${running} running`] : []), ...(waiting ? [`${waiting} waiting`] : [])];
+  return parts.join(' · ');
 }
 
 /** A root's context value: `backend+<state>`, plus `+cloud` for a ModelArts account (its Sign In / Sign Out). */
 export function backendContextValue(backend: TrainingBackend): string {
-  return `backend+${backend.state.kind}${backend.id.startsWith('modelarts:') ? '+cloud' : ''}`;
+  return `backend+${backend.state.kind}${isModelArtsBackendId(backend.id) ? '+cloud' : ''}`;
 }
 
 export function backendItem(node: BackendNode, jobs: readonly TrainingJob[]): vscode.TreeItem {

@@ -15,6 +15,7 @@ import type { Logger } from '../../core/logger';
 import type { PresetEngine } from '../../core/presetEngines';
 import type { ResourceSample, ResourceSampleAdded } from '../../core/resourceSample';
 import { BackendConnection } from '../shared/connection';
+import { modelArtsBackendId } from '../jobRef';
 import { jobAllowing } from '../shared/jobOperations';
 import type { DataStorage, JobPager, Polling, RemoteFiles } from '../capabilities';
 import type { AlgorithmChange, BackendState, CreateJobOptions, DeleteJobOptions, FollowLogOptions, TrainingBackend } from '../trainingBackend';
@@ -91,7 +92,7 @@ export class ModelArtsBackend implements TrainingBackend {
     const config = resolveConfig(options.config);
     this.session = options.credentials ? new CloudSession({ ...options, credentials: options.credentials }) : undefined;
     const { region, projectId: project } = config;
-    this.id = options.id ?? `modelarts:${region}${project ? `:${project}` : ''}`;
+    this.id = options.id ?? modelArtsBackendId(region, project);
     this.displayName = options.displayName ?? `ModelArts · ${region}${project ? ` · ${project.slice(0, 8)}` : ''}`;
     this.connection = new BackendConnection({
       endpoint: config.modelartsEndpoint,
