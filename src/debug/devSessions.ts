@@ -9,6 +9,7 @@
  */
 import { StringDecoder } from 'node:string_decoder';
 import * as vscode from 'vscode';
+import { withCancellableProgress } from '../cancellableProgress';
 import { errorMessage } from '../core/errors';
 import { DEBUG_TYPE } from '../core/launchConfig';
 import type { JobCreateRequest } from '../core/job';
@@ -60,22 +61,13 @@ export class DevSessions implements vscode.DebugAdapterDescriptorFactory, vscode
     if (!request) throw new Error(`Launch configuration "${session.name}" was not resolved by the ModelArts extension.`);
     const debug = session.configuration.noDebug !== true;
     const runAdapter = debug ? undefined : new RunAdapter(session.name);
-    const container = await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `ModelArts: ${debug ? 'debugging' : 'running'} ${session.name}`, cancellable: true },
-      async (progress, token) => {
-        const controller = new AbortController();
-        const cancel = token.onCancellationRequested(() => controller.abort());
-        try {
-          return await requireDevContainers(this.backends).host.launch(request, {
-            debug,
-            signal: controller.signal,
-            onProgress: (message) => progress.report({ message }),
-            ...(runAdapter ? { onOutput: (output: DevContainerOutput) => runAdapter.output(output) } : {}),
-          });
-        } finally {
-          cancel.dispose();
-        }
-      },
+    const container = await withCancellableProgress(`ModelArts: ${debug ? 'debugging' : 'running'} ${session.name}`, (signal, onProgress) =>
+      requireDevContainers(this.backends).host.launch(request, {
+        debug,
+        signal,
+        onProgress,
+        ...(runAdapter ? { onOutput: (output: DevContainerOutput) => runAdapter.output(output) } : {}),
+      }),
     );
     const flavorReason = typeof session.configuration[FLAVOR_REASON_KEY] === 'string' ? (session.configuration[FLAVOR_REASON_KEY] as string) : undefined;
     this.sessions.set(session.id, { session, container, request, flavorReason });

@@ -17,6 +17,7 @@ import { describeEngine } from '../../core/presetEngines';
 import { requireDevContainers } from '../../debug/launchConfigurations';
 import { jobArgument } from '../jobs/jobArgument';
 import { requireTrust } from '../jobs/createJob';
+import { withCancellableProgress } from '../../cancellableProgress';
 import type { CommandContext } from '../registry';
 
 const optionsSchema = z.strictObject({ noDebug: z.boolean({ error: 'must be true or false' }).optional() });
@@ -58,14 +59,11 @@ export async function debugLocally({ services, interactive }: CommandContext, ..
   const root = path.join(os.tmpdir(), 'modelarts-debug-locally', `${job.metadata.name}-${job.metadata.id.slice(0, 8)}`);
   const codeDir = path.join(root, 'code', path.posix.basename(algorithm.code_dir.replace(/\/+$/, '')) || 'code');
   const inputDirs: Record<string, string> = {};
-  await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `ModelArts: ${job.metadata.name} to this machine`, cancellable: true }, async (progress, token) => {
-    const controller = new AbortController();
-    token.onCancellationRequested(() => controller.abort());
-    const onProgress = (message: string) => progress.report({ message });
-    await remote.download(algorithm.code_dir, codeDir, { signal: controller.signal, onProgress });
+  await withCancellableProgress(`ModelArts: ${job.metadata.name} to this machine`, async (signal, onProgress) => {
+    await remote.download(algorithm.code_dir, codeDir, { signal, onProgress });
     for (const input of inputs) {
       inputDirs[input.name] = path.join(root, 'inputs', input.name);
-      await remote.download(input.url, inputDirs[input.name] as string, { signal: controller.signal, onProgress });
+      await remote.download(input.url, inputDirs[input.name] as string, { signal, onProgress });
     }
   });
   const config = {

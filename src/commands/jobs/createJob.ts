@@ -11,6 +11,7 @@ import type { JobRef } from '../../backends/jobRef';
 import type { TrainingBackend } from '../../backends/trainingBackend';
 import { InvalidInputError, ModelArtsError } from '../../core/errors';
 import type { TrainingJob } from '../../core/job';
+import { withCancellableProgress } from '../../cancellableProgress';
 import { DRAFT_SCHEME } from '../../drafts/jobSpecDrafts';
 import type { Services } from '../../services';
 import { backendOption } from '../backendChoice';
@@ -77,11 +78,7 @@ export async function createAndReveal(services: Services, backend: TrainingBacke
   const title = `Creating ${typeof name === 'string' ? name : 'training job'}`;
   // Uploads to another backend can take a while: a notification with Cancel; otherwise the view's own progress.
   const job = options.uploadLocalInputs
-    ? await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `ModelArts: ${title} on ${backend.displayName}`, cancellable: true }, (progress, token) => {
-        const controller = new AbortController();
-        token.onCancellationRequested(() => controller.abort());
-        return backend.createJob(request, { signal: controller.signal, onProgress: (message) => progress.report({ message }), uploadLocalInputs: true });
-      })
+    ? await withCancellableProgress(`ModelArts: ${title} on ${backend.displayName}`, (signal, onProgress) => backend.createJob(request, { signal, onProgress, uploadLocalInputs: true }))
     : await vscode.window.withProgress({ location: { viewId: 'modelarts.jobs' }, title }, (progress) => backend.createJob(request, { onProgress: (message) => progress.report({ message }) }));
   services.log.info(`Created training job ${job.metadata.name} (${job.metadata.id}) on ${backend.displayName}`);
   const ref = { backend: backend.id, id: job.metadata.id };

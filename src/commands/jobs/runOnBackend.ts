@@ -13,6 +13,7 @@ import { translateJob } from '../../backends/shared/jobTranslation';
 import type { TrainingBackend } from '../../backends/trainingBackend';
 import { InvalidInputError, invalidInput } from '../../core/errors';
 import { jobNameSchema, toCreateRequest } from '../../core/job';
+import { withCancellableProgress } from '../../cancellableProgress';
 import type { CommandContext } from '../registry';
 import { jobArgument } from './jobArgument';
 
@@ -65,13 +66,8 @@ export async function runOnBackend({ services, interactive }: CommandContext, ..
     const choice = await vscode.window.showInformationMessage(`Run ${job.metadata.name} on ${target.displayName}?`, { modal: true, detail }, 'Run');
     if (choice !== 'Run') return undefined;
   }
-  const created = await vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: `ModelArts: ${job.metadata.name} on ${target.displayName}`, cancellable: true },
-    (progress, token) => {
-      const controller = new AbortController();
-      token.onCancellationRequested(() => controller.abort());
-      return target.createJob(translation.request, { signal: controller.signal, onProgress: (message) => progress.report({ message }), uploadLocalInputs: true });
-    },
+  const created = await withCancellableProgress(`ModelArts: ${job.metadata.name} on ${target.displayName}`, (signal, onProgress) =>
+    target.createJob(translation.request, { signal, onProgress, uploadLocalInputs: true }),
   );
   services.log.info(`${job.metadata.name} (${source.id}) now runs on ${target.id} as ${created.metadata.id}${translation.changes.length ? `: ${translation.changes.join('; ')}` : ''}`);
   return { backend: target.id, jobId: created.metadata.id };
